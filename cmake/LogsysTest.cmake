@@ -1,0 +1,12 @@
+# logsys_add_test(NAME name SOURCES a.c ... LIBS lib ... [LABELS l ...])
+# Builds one cmocka test executable from tests/unit and registers it with CTest.
+function(logsys_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} ${CMOCKA_LIBRARIES} cmocka)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT 120)
+endfunction()
