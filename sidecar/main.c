@@ -1,0 +1,157 @@
+/* main.c - logsysd: wires config, ingest, publisher and signals together. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "errors.h"
+#include "ingest.h"
+#include "jobqueue.h"
+#include "publisher.h"
+#include "stats.h"
+
+extern char **environ;
+
+/* Transport cap: requests up to this many times LOGSYS_MAX_REQUEST_BYTES are
+ * read and answered "too large"; bigger ones are dropped by nng unanswered. */
+#define TRANSPORT_CAP_FACTOR 4
+
+static void usage(FILE *fp) {
+  fprintf(fp,
+          "Usage: logsysd [--config FILE] [--check-config] [--help] [--version]\n"
+          "\n"
+          "logsys sidecar: receives log records from liblogsys / logsys-send over nng IPC,\n"
+          "prints them, routes them by level and publishes each copy to the durable RabbitMQ\n"
+          "queues {domain}_logbeacon and {domain}_tg, acknowledging a record to its client\n"
+          "only after RabbitMQ confirmed every copy.\n"
+          "\n"
+          "Options:\n"
+          "  --config FILE   read KEY=value settings from FILE (environment wins)\n"
+          "  --check-config  print the resolved settings (secrets masked) and exit\n"
+          "  --help          show this help and the settings table\n"
+          "  --version       print the version\n"
+          "\n"
+          "Settings (environment or --config file):\n");
+  lsys_config_help(LSYS_BIN_SIDECAR, fp);
+}
+
+/* on_request runs on an nng thread: hand the request to the publisher. */
+static void on_request(void *arg, lsys_request *req) {
+  if (lsys_jobq_push(arg, req) != LSYS_OK)
+    lsys_request_reply(req, NULL, 0); /* cannot happen: one slot per context */
+}
+
+static void print_stats(const lsys_sidecar_stats *s) {
+  fprintf(stderr,
+          "logsysd: stopped: requests %llu (bad %llu), records received %llu, accepted %llu, "
+          "rejected %llu, resend-later %llu, truncated %llu, utf8-repaired %llu, published %llu, "
+          "confirmed %llu, unconfirmed %llu\n",
+          (unsigned long long)s->requests, (unsigned long long)s->bad_requests,
+          (unsigned long long)s->received, (unsigned long long)s->accepted,
+          (unsigned long long)s->rejected, (unsigned long long)s->retry,
+          (unsigned long long)s->truncated, (unsigned long long)s->repaired,
+          (unsigned long long)s->published, (unsigned long long)s->confirmed,
+          (unsigned long long)s->nacked);
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                       {"check-config", no_argument, NULL, 'k'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {"version", no_argument, NULL, 'V'},
+                                       {NULL, 0, NULL, 0}};
+  const char *config_path = NULL;
+  int check = 0, opt, status = 1, sig = 0;
+  char err[1024];
+  lsys_config cfg;
+  lsys_sidecar_stats stats;
+  lsys_jobq *q = NULL;
+  lsys_ingest *in = NULL;
+  lsys_publisher *pub = NULL;
+  sigset_t sigs;
+
+  memset(&cfg, 0, sizeof cfg);
+  memset(&stats, 0, sizeof stats);
+  while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (opt) {
+    case 'c': config_path = optarg; break;
+    case 'k': check = 1; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("logsysd %s\n", LOGSYS_VERSION); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "logsysd: unexpected argument '%s' (see --help)\n", argv[optind]);
+    return 2;
+  }
+  if (lsys_config_load(&cfg, LSYS_BIN_SIDECAR, config_path, environ, err, sizeof err) != LSYS_OK ||
+      lsys_config_require(&cfg, err, sizeof err) != LSYS_OK) {
+    fprintf(stderr, "logsysd: %s\n", err);
+    status = 2;
+    goto done;
+  }
+  if (check) {
+    lsys_config_print(&cfg, stdout);
+    status = 0;
+    goto done;
+  }
+  if (!cfg.amqp_url || !*cfg.amqp_url) {
+    fprintf(stderr, "logsysd: LOGSYS_AMQP_URL is not set; embedded delivery (no RabbitMQ) is not "
+                    "available in this version yet: set LOGSYS_AMQP_URL=amqp://user:pass@host:5672/%%2f\n");
+    status = 2;
+    goto done;
+  }
+
+  /* Signals are taken by sigwait below; every thread inherits the mask. */
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  lsys_ingest_opts io = {
+      .url = cfg.ipc_url,
+      .ipc_mode = cfg.ipc_mode,
+      .max_recv_bytes = (size_t)cfg.max_request_bytes * TRANSPORT_CAP_FACTOR,
+      .contexts = cfg.ingest_contexts,
+      .fn = on_request,
+  };
+  if (lsys_jobq_create(&q, (size_t)cfg.ingest_contexts) != LSYS_OK) {
+    fprintf(stderr, "logsysd: out of memory\n");
+    goto done;
+  }
+  io.arg = q;
+  if (lsys_publisher_create(&pub, &cfg, q, &stats, err, sizeof err) != LSYS_OK) {
+    fprintf(stderr, "logsysd: %s\n", err);
+    goto done;
+  }
+  if (lsys_ingest_create(&in, &io, err, sizeof err) != LSYS_OK) {
+    fprintf(stderr, "logsysd: cannot listen: %s\n", err);
+    goto done;
+  }
+  fprintf(stderr, "logsysd %s: listening on %s (mode %04o), domain %s\n", LOGSYS_VERSION, cfg.ipc_url,
+          cfg.ipc_mode, cfg.domain);
+
+  sigwait(&sigs, &sig);
+  fprintf(stderr, "logsysd: %s received: draining (up to %d ms)\n", strsignal(sig),
+          cfg.drain_timeout_ms);
+  lsys_ingest_stop(in);
+  if (lsys_ingest_wait_idle(in, cfg.drain_timeout_ms) != LSYS_OK) {
+    fprintf(stderr, "logsysd: drain timeout: answering the rest 'resend later'\n");
+    lsys_publisher_abandon(pub);
+    lsys_ingest_wait_idle(in, 2000);
+  }
+  status = 0;
+
+done:
+  lsys_publisher_destroy(pub);
+  lsys_ingest_destroy(in);
+  lsys_jobq_destroy(q);
+  if (pub || in)
+    print_stats(&stats);
+  lsys_config_free(&cfg);
+  return status;
+}

@@ -1,0 +1,33 @@
+/* publisher.h - the sidecar's one AMQP thread: validates queued requests,
+ * prints records to the console, publishes each routed copy with publisher
+ * confirms kept in flight as a window, and answers each request once every
+ * copy of its accepted records is confirmed (SPEC section 4, durable accept).
+ *
+ * While RabbitMQ is unreachable, records are answered RETRY (the client keeps
+ * them and resends) and the thread reconnects with backoff. */
+#ifndef LSYS_PUBLISHER_H
+#define LSYS_PUBLISHER_H
+
+#include "config.h"
+#include "ingest.h"
+#include "jobqueue.h"
+#include "stats.h"
+
+typedef struct lsys_publisher lsys_publisher;
+
+/* lsys_publisher_create starts the thread. It takes lsys_request pointers
+ * from q (owned by the caller, like cfg and stats, which must outlive the
+ * publisher) and answers each exactly once. *out written on success. */
+int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_jobq *q,
+                          lsys_sidecar_stats *stats, char *err, size_t errlen);
+
+/* lsys_publisher_abandon makes the thread answer everything still waiting for
+ * confirms, and everything it takes from now on, with "resend later"
+ * (used when the drain timeout runs out). */
+void lsys_publisher_abandon(lsys_publisher *p);
+
+/* lsys_publisher_destroy stops and joins the thread (abandoning what is in
+ * flight) and frees p; NULL is allowed. */
+void lsys_publisher_destroy(lsys_publisher *p);
+
+#endif
