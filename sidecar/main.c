@@ -124,17 +124,19 @@ int main(int argc, char **argv) {
     goto done;
   }
   io.arg = q;
-  if (lsys_publisher_create(&pub, &cfg, q, &stats, err, sizeof err) != LSYS_OK) {
-    fprintf(stderr, "logsysd: %s\n", err);
-    goto done;
-  }
   if (lsys_ingest_create(&in, &io, err, sizeof err) != LSYS_OK) {
     fprintf(stderr, "logsysd: cannot listen: %s\n", err);
     goto done;
   }
   fprintf(stderr, "logsysd %s: listening on %s (mode %04o), domain %s\n", LOGSYS_VERSION, cfg.ipc_url,
           cfg.ipc_mode, cfg.domain);
+  if (lsys_publisher_create(&pub, &cfg, q, &stats, err, sizeof err) != LSYS_OK) {
+    fprintf(stderr, "logsysd: %s\n", err);
+    goto done;
+  }
 
+  /* The publisher prints "ready" once RabbitMQ is connected; requests that
+   * arrive before that wait in the job queue. */
   sigwait(&sigs, &sig);
   fprintf(stderr, "logsysd: %s received: draining (up to %d ms)\n", strsignal(sig),
           cfg.drain_timeout_ms);
