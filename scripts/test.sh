@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# scripts/test.sh - the one test command (README and .ci/run call it).
+#
+#   scripts/test.sh          install what is missing, build, run every test twice:
+#                            build/ (warnings are errors) and build-asan/
+#                            (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   scripts/test.sh --deps   only install the Debian packages (scripts/demo.sh uses it)
+#
+# Both suites always run; the exit status is non-zero when anything failed, and
+# the last line printed is ctest's summary of the sanitizer suite.
+# Environment: LOGSYS_JOBS (build parallelism, default nproc),
+#              LOGSYS_CTEST_JOBS (tests in parallel, default 2).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential pkg-config cmake
+  librabbitmq-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
+  libcurl4-openssl-dev libcjson-dev libcmocka-dev
+  rabbitmq-server python3-pika
+)
+
+say() { echo "== test.sh: $*" >&2; }
+
+# install_deps installs the packages that are not installed yet (none: no apt).
+install_deps() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "packages present"
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { say "not root and no sudo: install ${missing[*]}"; return 1; }
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  # Installing rabbitmq-server must not start the system broker (the tests
+  # start their own): a temporary policy-rc.d forbids service starts.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null &&
+      "${sudo[@]}" chmod 755 "$policy" && made_policy=1
+  fi
+  local rc=0
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      "${missing[@]}" >&2 || rc=$?
+  [ $made_policy = 1 ] && "${sudo[@]}" rm -f "$policy"
+  return $rc
+}
+
+if ! install_deps; then
+  say "package installation failed"
+  exit 1
+fi
+[ "${1:-}" = "--deps" ] && exit 0
+
+jobs=${LOGSYS_JOBS:-$(nproc)}
+ctest_jobs=${LOGSYS_CTEST_JOBS:-2}
+
+# build DIR CMAKE-ARGS...: configure and build; returns non-zero on failure.
+build() {
+  local dir=$1
+  shift
+  say "configure and build $dir ($*)"
+  cmake -S . -B "$dir" -DLOGSYS_WERROR=ON "$@" >&2 &&
+    cmake --build "$dir" -j "$jobs" >&2
+}
+
+# run_suite DIR: runs all of DIR's tests (also after a failed build: ctest
+# then reports what could not run, so its summary is still the last word).
+run_suite() {
+  ctest --test-dir "$1" --output-on-failure --no-tests=error -j "$ctest_jobs"
+}
+
+status=0
+
+build build -DLOGSYS_SANITIZE=OFF || { status=1; say "build/ failed to build"; }
+run_suite build || status=1
+say "build/ suite: $([ $status = 0 ] && echo passed || echo FAILED)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+build build-asan -DLOGSYS_SANITIZE=ON || { status=1; say "build-asan/ failed to build"; }
+say "build-asan/ suite (the build/ suite $([ $status = 0 ] && echo passed || echo FAILED)):"
+run_suite build-asan || status=1
+exit $status
