@@ -44,6 +44,29 @@ typedef struct lsys_config {
   char *tg_customer_token;    /* LOGSYS_TG_CUSTOMER_TOKEN (secret) */
   char *tg_customer_chat_id;  /* LOGSYS_TG_CUSTOMER_CHAT_ID */
   int send_timeout_ms;        /* LOGSYS_SEND_TIMEOUT_MS (logsys-send), default 10000 */
+  /* Delivery (logsys-worker, and logsysd in embedded/fallback mode). */
+  char *logbeacon_url;        /* LOGSYS_LOGBEACON_URL: POST target of {domain}_logbeacon messages */
+  char *logbeacon_key_dir;    /* LOGSYS_LOGBEACON_KEY_DIR: api_key-{domain}-{program}-logbeacon.txt files */
+  char *tg_api_base;          /* LOGSYS_TG_API_BASE, default https://api.telegram.org */
+  int tg_accept_message_credentials; /* LOGSYS_TG_ACCEPT_MESSAGE_CREDENTIALS=0|1 */
+  int tg_bot_rate_per_s;      /* LOGSYS_TG_BOT_RATE_PER_S, default 30 */
+  int tg_chat_rate_per_min;   /* LOGSYS_TG_CHAT_RATE_PER_MIN, default 20 */
+  int tg_collapse_window_s;   /* LOGSYS_TG_COLLAPSE_WINDOW_S, default 10 (0: off) */
+  int max_attempts;           /* LOGSYS_MAX_ATTEMPTS, default 5 */
+  int retry_base_ms;          /* LOGSYS_RETRY_BASE_MS, first retry delay, default 1000 */
+  int retry_max_ms;           /* LOGSYS_RETRY_MAX_MS, longest retry delay, default 300000 */
+  int dedup_window_s;         /* LOGSYS_DEDUP_WINDOW_S, default 3600 (0: off) */
+  char *dedup_dir;            /* LOGSYS_DEDUP_DIR: journal of delivered log_ids (survives restarts) */
+  int prefetch;               /* LOGSYS_PREFETCH, unacked messages per worker, default 200 */
+  int concurrency;            /* LOGSYS_CONCURRENCY, HTTP deliveries in flight, default 32 */
+  int http_timeout_ms;        /* LOGSYS_HTTP_TIMEOUT_MS, per request, default 10000 */
+  int status_interval_s;      /* LOGSYS_STATUS_INTERVAL_S, worker status line, default 60 (0: off) */
+  /* Durability (logsysd). */
+  char *spool_dir;            /* LOGSYS_SPOOL_DIR: unset = no spool (records stay with the client) */
+  long spool_max_bytes;       /* LOGSYS_SPOOL_MAX_BYTES, default 1 GiB */
+  char *fallback;             /* LOGSYS_FALLBACK=none|direct, default none */
+  /* Operations (logsysd, logsys-worker). */
+  char *admin_addr;           /* LOGSYS_ADMIN_ADDR host:port of /healthz /readyz /metrics; unset = off */
   lsys_route_table routes;    /* defaults + LOGSYS_ROUTE_<level> */
 } lsys_config;
 

@@ -45,6 +45,9 @@ static int valid_url(const char *value, const char **why);
 static int valid_amqp_url(const char *value, const char **why);
 static int valid_token(const char *value, const char **why);
 static int valid_chat_id(const char *value, const char **why);
+static int valid_http_url(const char *value, const char **why);
+static int valid_fallback(const char *value, const char **why);
+static int valid_host_port(const char *value, const char **why);
 
 /* Unsized here: a row count other than LSYS_CONFIG_KEY_COUNT conflicts with the
  * header's declaration and fails the build. */
@@ -87,6 +90,46 @@ const lsys_cfg_key lsys_config_table[] = {
       "Chat for customer notifications (-1001234567890 or @channel)."),
   INT("LOGSYS_SEND_TIMEOUT_MS", "10000", send_timeout_ms, SN, 1, 3600000,
       "How long logsys-send waits for the sidecar's acknowledgement."),
+  STR("LOGSYS_LOGBEACON_URL", 0, NULL, logbeacon_url, SD | WK, valid_http_url,
+      "LogBeacon ingest URL; each {domain}_logbeacon message is POSTed there as JSON."),
+  STR("LOGSYS_LOGBEACON_KEY_DIR", 0, NULL, logbeacon_key_dir, SD | WK, NULL,
+      "Directory of LogBeacon API keys (api_key-{domain}-{program}-logbeacon.txt). Unset: memory only."),
+  STR("LOGSYS_TG_API_BASE", 0, "https://api.telegram.org", tg_api_base, SD | WK, valid_http_url,
+      "Telegram Bot API base URL."),
+  BOOL("LOGSYS_TG_ACCEPT_MESSAGE_CREDENTIALS", "0", tg_accept_message_credentials, SD | WK,
+       "Use tg_token/tg_chatid found in a queue message (old producers)."),
+  INT("LOGSYS_TG_BOT_RATE_PER_S", "30", tg_bot_rate_per_s, SD | WK, 1, 1000,
+      "Telegram messages per second per bot."),
+  INT("LOGSYS_TG_CHAT_RATE_PER_MIN", "20", tg_chat_rate_per_min, SD | WK, 1, 100000,
+      "Telegram messages per minute per chat."),
+  INT("LOGSYS_TG_COLLAPSE_WINDOW_S", "10", tg_collapse_window_s, SD | WK, 0, 3600,
+      "Identical notifications within this window are sent once with a repeat count (0: off)."),
+  INT("LOGSYS_MAX_ATTEMPTS", "5", max_attempts, SD | WK, 1, 100,
+      "Delivery attempts before a message goes to {queue}.dlq."),
+  INT("LOGSYS_RETRY_BASE_MS", "1000", retry_base_ms, SD | WK, 10, 3600000,
+      "First retry delay; doubled per attempt, with jitter."),
+  INT("LOGSYS_RETRY_MAX_MS", "300000", retry_max_ms, SD | WK, 10, 86400000,
+      "Longest retry delay."),
+  INT("LOGSYS_DEDUP_WINDOW_S", "3600", dedup_window_s, SD | WK, 0, 604800,
+      "A log_id delivered within this window is not delivered again (0: off)."),
+  STR("LOGSYS_DEDUP_DIR", 0, NULL, dedup_dir, SD | WK, NULL,
+      "Directory for the journal of delivered log_ids, so a restarted worker still knows them."),
+  INT("LOGSYS_PREFETCH", "200", prefetch, WK, 1, 65535,
+      "Unacknowledged messages a worker holds at a time."),
+  INT("LOGSYS_CONCURRENCY", "32", concurrency, SD | WK, 1, 1024,
+      "HTTP deliveries in flight at a time."),
+  INT("LOGSYS_HTTP_TIMEOUT_MS", "10000", http_timeout_ms, SD | WK, 100, 600000,
+      "Timeout of one HTTP delivery."),
+  INT("LOGSYS_STATUS_INTERVAL_S", "60", status_interval_s, SD | WK, 0, 86400,
+      "Seconds between status lines on stderr (0: off)."),
+  STR("LOGSYS_SPOOL_DIR", 0, NULL, spool_dir, SD, NULL,
+      "Directory of the on-disk spool used while RabbitMQ is unreachable. Unset: no spool."),
+  LONG("LOGSYS_SPOOL_MAX_BYTES", "1073741824", spool_max_bytes, SD, 1048576, 1099511627776L,
+       "Largest size of the spool; when full, clients are told to keep their records."),
+  STR("LOGSYS_FALLBACK", 0, "none", fallback, SD, valid_fallback,
+      "While RabbitMQ is down: none (spool) or direct (deliver straight to the sinks)."),
+  STR("LOGSYS_ADMIN_ADDR", 0, NULL, admin_addr, SD | WK, valid_host_port,
+      "host:port serving /healthz, /readyz and /metrics. Unset: off."),
 };
 
 const lsys_cfg_key *lsys_config_table_find(const char *name) {
@@ -160,6 +203,37 @@ static int valid_chat_id(const char *value, const char **why) {
   }
   if (*p != '\0' || n == 0 || n > 64) {
     *why = "expected a chat id such as -1001234567890 or @channelname";
+    return LSYS_EINVAL;
+  }
+  return 0;
+}
+
+/* valid_http_url accepts http:// and https:// URLs without blanks. */
+static int valid_http_url(const char *value, const char **why) {
+  if ((strncasecmp(value, "http://", 7) != 0 && strncasecmp(value, "https://", 8) != 0) ||
+      has_ctl(value, 0)) {
+    *why = "expected an http:// or https:// URL";
+    return LSYS_EINVAL;
+  }
+  return 0;
+}
+
+/* valid_fallback accepts none or direct. */
+static int valid_fallback(const char *value, const char **why) {
+  if (strcmp(value, "none") != 0 && strcmp(value, "direct") != 0) {
+    *why = "expected none or direct";
+    return LSYS_EINVAL;
+  }
+  return 0;
+}
+
+/* valid_host_port accepts host:port with a port 1..65535 (host may be empty or [v6]). */
+static int valid_host_port(const char *value, const char **why) {
+  const char *colon = strrchr(value, ':');
+  char *end = NULL;
+  long port = colon ? strtol(colon + 1, &end, 10) : 0;
+  if (!colon || colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535 || has_ctl(value, 0)) {
+    *why = "expected host:port such as 127.0.0.1:9560";
     return LSYS_EINVAL;
   }
   return 0;

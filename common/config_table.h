@@ -44,7 +44,7 @@ typedef struct lsys_cfg_key {
   const char *help;
 } lsys_cfg_key;
 
-#define LSYS_CONFIG_KEY_COUNT 18
+#define LSYS_CONFIG_KEY_COUNT 38
 
 /* The table, in the order --check-config and --help print it. */
 extern const lsys_cfg_key lsys_config_table[LSYS_CONFIG_KEY_COUNT];

@@ -99,6 +99,24 @@ fail:
   return rc;
 }
 
+/* fnv1a folds len bytes of s into the 64-bit FNV-1a hash h. */
+static uint64_t fnv1a(uint64_t h, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    h ^= *p;
+    h *= 0x100000001b3ULL;
+  }
+  return h * 0x100000001b3ULL; /* a separator between fields */
+}
+
+void lsys_qjson_notify_key(const lsys_record *r, char buf[static 17]) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  h = fnv1a(h, r->level_name);
+  h = fnv1a(h, r->program_name);
+  h = fnv1a(h, r->def_name);
+  h = fnv1a(h, r->message);
+  snprintf(buf, 17, "%016llx", (unsigned long long)h);
+}
+
 int lsys_qjson_tg(const lsys_record *r, const char *type, const char *notify_msg, const char *tg_token,
                   const char *tg_chatid, char **out, size_t *out_len) {
   char ts[20];
@@ -108,9 +126,11 @@ int lsys_qjson_tg(const lsys_record *r, const char *type, const char *notify_msg
   if (r == NULL || type == NULL || out == NULL)
     goto fail;
   lsys_qjson_timestamp(r->time_unix_ms, ts);
+  char key[17];
+  lsys_qjson_notify_key(r, key);
   const char *const kv[] = {
       "type", type, "notify_msg", notify_msg, "timestamp", ts, "hash", r->hash, "log_id", r->log_id,
-      "tg_token", tg_token, "tg_chatid", tg_chatid,
+      "notify_key", key, "tg_token", tg_token, "tg_chatid", tg_chatid,
   };
   size_t pairs = sizeof kv / sizeof kv[0] / 2;
   if (tg_token == NULL || tg_chatid == NULL)

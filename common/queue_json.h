@@ -3,8 +3,10 @@
  *
  * {domain}_logbeacon: {"domain","program_name","level","def_name","message",
  *   "extra_info","timestamp","hash","log_id","level_no","time_unix_ms"}
- * {domain}_tg: {"type","notify_msg","timestamp","hash","log_id"} plus
- *   "tg_token"/"tg_chatid" only when credentials are embedded on purpose. */
+ * {domain}_tg: {"type","notify_msg","timestamp","hash","log_id","notify_key"} plus
+ *   "tg_token"/"tg_chatid" only when credentials are embedded on purpose.
+ *   notify_key (ours, not the old system's) identifies "the same notification"
+ *   (level, program, function, message) so workers can collapse bursts. */
 #ifndef LSYS_QUEUE_JSON_H
 #define LSYS_QUEUE_JSON_H
 
@@ -23,6 +25,10 @@ int lsys_qjson_queue_name(const char *domain, const char *suffix, char *buf, siz
 /* lsys_qjson_logbeacon renders the {domain}_logbeacon body of r. On success
  * *out is a new NUL-terminated string (caller frees with free()) of *out_len bytes. */
 int lsys_qjson_logbeacon(const lsys_record *r, const char *domain, char **out, size_t *out_len);
+
+/* lsys_qjson_notify_key writes the 16-hex-digit FNV-1a hash of r's level name,
+ * program, def_name and message: equal for repeats of the same notification. */
+void lsys_qjson_notify_key(const lsys_record *r, char buf[static 17]);
 
 /* lsys_qjson_tg renders the {domain}_tg body: type is "developer" or "customer",
  * notify_msg the rendered template text. tg_token and tg_chatid are added only

@@ -176,8 +176,9 @@ static void test_tg_without_credentials(void **state) {
   const char *msg = "時間: 2025-11-26 10:30:00\n訊息: \"boom\" <b>&";
   assert_int_equal(lsys_qjson_tg(&r, "developer", msg, NULL, NULL, &out, &n), LSYS_OK);
   cJSON *obj = parse(out, n);
-  static const char *const keys[] = {"type", "notify_msg", "timestamp", "hash", "log_id"};
-  expect_keys(obj, keys, 5);
+  static const char *const keys[] = {"type", "notify_msg", "timestamp", "hash", "log_id",
+                                     "notify_key"};
+  expect_keys(obj, keys, 6);
   expect_str(obj, "type", "developer");
   expect_str(obj, "notify_msg", msg);
   expect_str(obj, "timestamp", "2025-11-26 10:30:00");
@@ -205,8 +206,8 @@ static void test_tg_with_credentials(void **state) {
       lsys_qjson_tg(&r, "customer", "m", "123456:ABC-def", "-1001234567890123", &out, &n), LSYS_OK);
   cJSON *obj = parse(out, n);
   static const char *const keys[] = {"type", "notify_msg", "timestamp", "hash",
-                                     "log_id", "tg_token", "tg_chatid"};
-  expect_keys(obj, keys, 7);
+                                     "log_id", "notify_key", "tg_token", "tg_chatid"};
+  expect_keys(obj, keys, 8);
   expect_str(obj, "type", "customer");
   expect_str(obj, "tg_token", "123456:ABC-def");
   /* The chat id stays a string: no digits lost to a double. */
@@ -251,11 +252,37 @@ static void test_queue_name(void **state) {
   assert_int_equal(lsys_qjson_queue_name("d", "tg", NULL, 0), LSYS_EINVAL);
 }
 
+static void test_notify_key(void **state) {
+  (void)state;
+  lsys_record a = sample(), b = sample();
+  char ka[17], kb[17];
+  b.time_unix_ms += 5000; /* a repeat later on: same key */
+  b.log_id = "other";
+  b.hash = "other";
+  lsys_qjson_notify_key(&a, ka);
+  lsys_qjson_notify_key(&b, kb);
+  assert_int_equal(strlen(ka), 16);
+  assert_string_equal(ka, kb);
+  b.message = "a different message";
+  lsys_qjson_notify_key(&b, kb);
+  assert_string_not_equal(ka, kb);
+  /* Field boundaries matter: ("ab","c") is not ("a","bc"). */
+  a.def_name = "ab";
+  a.message = "c";
+  b = a;
+  b.def_name = "a";
+  b.message = "bc";
+  lsys_qjson_notify_key(&a, ka);
+  lsys_qjson_notify_key(&b, kb);
+  assert_string_not_equal(ka, kb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timestamp_utc),
       cmocka_unit_test(test_timestamp_local_time),
       cmocka_unit_test(test_logbeacon_keys_and_values),
+      cmocka_unit_test(test_notify_key),
       cmocka_unit_test(test_logbeacon_escaping),
       cmocka_unit_test(test_logbeacon_null_fields),
       cmocka_unit_test(test_tg_without_credentials),
