@@ -188,68 +188,79 @@ static void parse_args(int argc, char **argv, struct args *a) {
 
 /* ---- input ---- */
 
-/* invalid_line reports a bad input line and exits 2 (nothing has been sent). */
-__attribute__((noreturn)) static void invalid_line(long line, const char *what) {
-  fprintf(stderr, PROG ": line %ld: %s (nothing was sent)\n", line, what);
-  exit(EXIT_USAGE);
-}
-
-/* string_field copies key's string value; NULL when absent or null and optional. */
-static char *string_field(const cJSON *obj, const char *key, int required, long line) {
+/* string_field copies key's string value into *out (NULL when absent or null
+ * and optional). Returns NULL, or what is wrong with the field in msg. */
+static const char *string_field(const cJSON *obj, const char *key, int required, char **out,
+                                char *msg, size_t msglen) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  char msg[96];
-  char *s;
+  *out = NULL;
   if (v == NULL || cJSON_IsNull(v)) {
     if (!required)
       return NULL;
-    snprintf(msg, sizeof msg, "missing \"%s\"", key);
-    invalid_line(line, msg);
+    snprintf(msg, msglen, "missing \"%s\"", key);
+    return msg;
   }
   if (!cJSON_IsString(v)) {
-    snprintf(msg, sizeof msg, "\"%s\" must be a string", key);
-    invalid_line(line, msg);
+    snprintf(msg, msglen, "\"%s\" must be a string", key);
+    return msg;
   }
-  s = strdup(v->valuestring);
-  if (s == NULL) {
+  if ((*out = strdup(v->valuestring)) == NULL) {
     fprintf(stderr, PROG ": out of memory\n");
     exit(EXIT_FAILED);
   }
-  return s;
+  return NULL;
 }
 
-/* parse_line turns one JSON line into *it, or exits 2 naming the line. */
-static void parse_line(const char *buf, size_t len, long line, struct item *it) {
-  const char *end = NULL;
-  cJSON *obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-  const cJSON *lv;
-  char msg[160];
-
-  if (obj == NULL)
-    invalid_line(line, "invalid JSON");
-  for (const char *p = end; p != NULL && p < buf + len; p++)
-    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-      invalid_line(line, "invalid JSON: text after the object");
-  if (!cJSON_IsObject(obj))
-    invalid_line(line, "expected a JSON object");
-  lv = cJSON_GetObjectItemCaseSensitive(obj, "level");
+/* check_level returns NULL when lv is one of the six levels, else what is wrong. */
+static const char *check_level(const cJSON *lv, char *msg, size_t msglen) {
   if (lv == NULL)
-    invalid_line(line, "missing \"level\"");
+    return "missing \"level\"";
   if (!cJSON_IsNumber(lv) || lv->valuedouble != (double)(int)lv->valuedouble ||
       lv->valuedouble < INT_MIN || lv->valuedouble > INT_MAX)
-    invalid_line(line, "\"level\" must be an integer");
+    return "\"level\" must be an integer";
   if (!logsys_level_valid((int)lv->valuedouble)) {
-    snprintf(msg, sizeof msg, "invalid level %d: valid levels are " VALID_LEVELS,
+    snprintf(msg, msglen, "invalid level %d: valid levels are " VALID_LEVELS,
              (int)lv->valuedouble);
-    invalid_line(line, msg);
+    return msg;
   }
+  return NULL;
+}
+
+/* parse_line turns one JSON line into *it (zeroed first; the caller frees its
+ * strings). Returns NULL, or what is wrong with the line. */
+static const char *parse_line(const char *buf, size_t len, struct item *it, char *msg,
+                              size_t msglen) {
+  const char *end = NULL, *bad = NULL;
+  cJSON *obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+
   memset(it, 0, sizeof *it);
-  it->line = line;
-  it->level = (int)lv->valuedouble;
-  it->def_name = string_field(obj, "def_name", 1, line);
-  it->message = string_field(obj, "message", 1, line);
-  it->extra = string_field(obj, "extra_info", 0, line);
-  it->hash = string_field(obj, "hash", 0, line);
+  if (obj == NULL)
+    return "invalid JSON";
+  for (const char *p = end; p != NULL && p < buf + len && !bad; p++)
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+      bad = "invalid JSON: text after the object";
+  if (!bad && !cJSON_IsObject(obj))
+    bad = "expected a JSON object";
+  if (!bad && !(bad = check_level(cJSON_GetObjectItemCaseSensitive(obj, "level"), msg, msglen))) {
+    it->level = (int)cJSON_GetObjectItemCaseSensitive(obj, "level")->valuedouble;
+    if (!(bad = string_field(obj, "def_name", 1, &it->def_name, msg, msglen)) &&
+        !(bad = string_field(obj, "message", 1, &it->message, msg, msglen)) &&
+        !(bad = string_field(obj, "extra_info", 0, &it->extra, msg, msglen)))
+      bad = string_field(obj, "hash", 0, &it->hash, msg, msglen);
+  }
   cJSON_Delete(obj);
+  return bad;
+}
+
+/* free_items frees n jsonl items (their strings and reasons) and the array. */
+static void free_items(struct item *items, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(items[i].def_name);
+    free(items[i].message);
+    free(items[i].extra);
+    free(items[i].hash);
+  }
+  free(items);
 }
 
 /* blank reports whether a line holds only whitespace (such lines are skipped). */
@@ -285,7 +296,17 @@ static struct item *load_jsonl(const char *path, size_t *count) {
         exit(EXIT_FAILED);
       }
     }
-    parse_line(buf, (size_t)len, line, &items[n++]);
+    char msg[160];
+    const char *bad = parse_line(buf, (size_t)len, &items[n], msg, sizeof msg);
+    items[n++].line = line;
+    if (bad) {
+      fprintf(stderr, PROG ": line %ld: %s (nothing was sent)\n", line, bad);
+      free_items(items, n);
+      free(buf);
+      if (in != stdin)
+        fclose(in);
+      exit(EXIT_USAGE);
+    }
   }
   if (ferror(in)) {
     fprintf(stderr, PROG ": reading %s: %s\n", path, strerror(errno));
@@ -495,16 +516,9 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < ev.n; k++)
     free(ev.v[k].reason);
   free(ev.v);
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++)
     free(items[i].reason);
-    if (a.jsonl != NULL) {
-      free(items[i].def_name);
-      free(items[i].message);
-      free(items[i].extra);
-      free(items[i].hash);
-    }
-  }
   if (a.jsonl != NULL)
-    free(items);
+    free_items(items, n);
   return ev.oom && status == EXIT_SENT ? EXIT_FAILED : status;
 }
