@@ -1,5 +1,6 @@
 /* main.c - logsysd: wires config, ingest, publisher and signals together. */
 #include <getopt.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include "ingest.h"
 #include "jobqueue.h"
 #include "publisher.h"
-#include "stats.h"
+#include "admin.h"
+#include "queue_json.h"
+#include "sidecar_metrics.h"
 
 extern char **environ;
 
@@ -43,17 +46,28 @@ static void on_request(void *arg, lsys_request *req) {
     lsys_request_reply(req, NULL, 0); /* cannot happen: one slot per context */
 }
 
-static void print_stats(const lsys_sidecar_stats *s) {
-  fprintf(stderr,
-          "logsysd: stopped: requests %llu (bad %llu), records received %llu, accepted %llu, "
-          "rejected %llu, resend-later %llu, truncated %llu, utf8-repaired %llu, published %llu, "
-          "confirmed %llu, unconfirmed %llu\n",
-          (unsigned long long)s->requests, (unsigned long long)s->bad_requests,
-          (unsigned long long)s->received, (unsigned long long)s->accepted,
-          (unsigned long long)s->rejected, (unsigned long long)s->retry,
-          (unsigned long long)s->truncated, (unsigned long long)s->repaired,
-          (unsigned long long)s->published, (unsigned long long)s->confirmed,
-          (unsigned long long)s->nacked);
+/* What GET /healthz and /readyz look at (read on nng's HTTP threads). */
+typedef struct probes {
+  lsys_publisher *pub;
+  _Atomic int draining;
+} probes;
+
+/* healthz: the publisher loop keeps turning. */
+static int healthz(void *arg, char *why, size_t len) {
+  probes *pr = arg;
+  return lsys_publisher_healthy(pr->pub, why, len);
+}
+
+/* readyz: the IPC socket is bound (it is, once the admin endpoint runs) and
+ * we are not draining. A broker outage does not make the sidecar unready: the
+ * records wait with the clients (or in the spool) and the app keeps running. */
+static int readyz(void *arg, char *why, size_t len) {
+  probes *pr = arg;
+  if (atomic_load(&pr->draining)) {
+    snprintf(why, len, "draining");
+    return LSYS_ECLOSED;
+  }
+  return lsys_publisher_healthy(pr->pub, why, len);
 }
 
 int main(int argc, char **argv) {
@@ -66,14 +80,17 @@ int main(int argc, char **argv) {
   int check = 0, opt, status = 1, sig = 0;
   char err[1024];
   lsys_config cfg;
-  lsys_sidecar_stats stats;
+  lsys_sidecar_metrics metrics;
+  lsys_admin *admin = NULL;
+  probes pr = {0};
+  char q_lb[256], q_tg[256], summary[512];
   lsys_jobq *q = NULL;
   lsys_ingest *in = NULL;
   lsys_publisher *pub = NULL;
   sigset_t sigs;
 
   memset(&cfg, 0, sizeof cfg);
-  memset(&stats, 0, sizeof stats);
+  memset(&metrics, 0, sizeof metrics);
   while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (opt) {
     case 'c': config_path = optarg; break;
@@ -130,9 +147,26 @@ int main(int argc, char **argv) {
   }
   fprintf(stderr, "logsysd %s: listening on %s (mode %04o), domain %s\n", LOGSYS_VERSION, cfg.ipc_url,
           cfg.ipc_mode, cfg.domain);
-  if (lsys_publisher_create(&pub, &cfg, q, &stats, err, sizeof err) != LSYS_OK) {
+  if (lsys_qjson_queue_name(cfg.domain, "logbeacon", q_lb, sizeof q_lb) != LSYS_OK ||
+      lsys_qjson_queue_name(cfg.domain, "tg", q_tg, sizeof q_tg) != LSYS_OK) {
+    fprintf(stderr, "logsysd: LOGSYS_DOMAIN is too long for a queue name\n");
+    status = 2;
+    goto done;
+  }
+  if (lsys_sidecar_metrics_init(&metrics, &cfg.routes, q_lb, q_tg, err, sizeof err) != LSYS_OK ||
+      lsys_publisher_create(&pub, &cfg, q, &metrics, err, sizeof err) != LSYS_OK) {
     fprintf(stderr, "logsysd: %s\n", err);
     goto done;
+  }
+  pr.pub = pub;
+  if (cfg.admin_addr) {
+    lsys_admin_checks checks = {.healthz = healthz, .readyz = readyz, .arg = &pr};
+    if (lsys_admin_create(&admin, cfg.admin_addr, &checks, metrics.reg, err, sizeof err) != LSYS_OK) {
+      fprintf(stderr, "logsysd: admin endpoint: %s\n", err);
+      goto done;
+    }
+    fprintf(stderr, "logsysd: admin endpoint on http://%s (/healthz /readyz /metrics)\n",
+            cfg.admin_addr);
   }
 
   /* The publisher prints "ready" once RabbitMQ is connected; requests that
@@ -140,6 +174,7 @@ int main(int argc, char **argv) {
   sigwait(&sigs, &sig);
   fprintf(stderr, "logsysd: %s received: draining (up to %d ms)\n", strsignal(sig),
           cfg.drain_timeout_ms);
+  atomic_store(&pr.draining, 1);
   lsys_ingest_stop(in);
   if (lsys_ingest_wait_idle(in, cfg.drain_timeout_ms) != LSYS_OK) {
     fprintf(stderr, "logsysd: drain timeout: answering the rest 'resend later'\n");
@@ -149,11 +184,15 @@ int main(int argc, char **argv) {
   status = 0;
 
 done:
+  lsys_admin_destroy(admin);
   lsys_publisher_destroy(pub);
   lsys_ingest_destroy(in);
   lsys_jobq_destroy(q);
-  if (pub || in)
-    print_stats(&stats);
+  if (pub) {
+    lsys_sidecar_metrics_summary(&metrics, summary, sizeof summary);
+    fprintf(stderr, "logsysd: stopped: %s\n", summary);
+  }
+  lsys_sidecar_metrics_fini(&metrics);
   lsys_config_free(&cfg);
   return status;
 }

@@ -14,12 +14,14 @@
 #include "console.h"
 #include "errors.h"
 #include "notify_template.h"
+#include "client_drops.h"
 #include "queue_json.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define IDLE_WAIT_MS 50
 #define CONFIRM_WAIT_MS 20
+#define STALL_MS 10000 /* healthz fails when the loop has not turned for this long */
 
 /* A request being published: answered when outstanding drops to 0. */
 typedef struct job {
@@ -27,12 +29,20 @@ typedef struct job {
   lsys_batch *batch;
   size_t outstanding; /* copies published, not yet settled */
   int building;       /* still publishing: do not answer yet */
+  int64_t first_publish_ms; /* for the confirm latency histogram; 0: nothing published */
 } job;
+
+/* A confirm-window item packs the record index and the queue of the copy. */
+#define COPY(i, q) ((i) * LSYS_Q_COUNT + (size_t)(q))
+#define COPY_ITEM(c) ((c) / LSYS_Q_COUNT)
+#define COPY_QUEUE(c) ((c) % LSYS_Q_COUNT)
 
 struct lsys_publisher {
   const lsys_config *cfg;
   lsys_jobq *q;
-  lsys_sidecar_stats *st;
+  lsys_sidecar_metrics *m;
+  lsys_client_drops drops;
+  _Atomic int64_t loop_ms; /* last turn of the loop (monotonic ms), for healthz */
   lsys_batch_limits limits;
   lsys_console *console;
   lsys_template *tpl;
@@ -55,43 +65,72 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* count_answer bumps the per-request and per-record outcome counters of j. */
+static void count_answer(lsys_publisher *p, const job *j) {
+  const lsys_batch *b = j->batch;
+  lsys_sidecar_metrics *m = p->m;
+
+  switch (b->status) {
+  case LOGSYS__V1__BATCH_STATUS__BATCH_OK: lsys_counter_add(m->requests_ok, 1); break;
+  case LOGSYS__V1__BATCH_STATUS__BATCH_TOO_LARGE: lsys_counter_add(m->requests_too_large, 1); break;
+  case LOGSYS__V1__BATCH_STATUS__BATCH_UNAVAILABLE: lsys_counter_add(m->requests_unavailable, 1); break;
+  default: lsys_counter_add(m->requests_malformed, 1); break;
+  }
+  if (b->status != LOGSYS__V1__BATCH_STATUS__BATCH_OK)
+    return;
+  for (size_t i = 0; i < b->n; i++) {
+    const lsys_batch_item *it = &b->items[i];
+    if (it->status == LOGSYS__V1__RECORD_STATUS__RECORD_ACCEPTED) {
+      int lv = lsys_sidecar_metrics_level(&p->cfg->routes, it->rec.level);
+      lsys_counter_add(lv >= 0 ? m->accepted[lv] : NULL, 1);
+    } else if (it->status == LOGSYS__V1__RECORD_STATUS__RECORD_REJECTED) {
+      lsys_counter_add(it->route == NULL && it->rec.log_id && *it->rec.log_id
+                           ? m->rejected_unknown_level
+                           : m->rejected_invalid,
+                       1);
+    }
+  }
+  if (j->first_publish_ms)
+    lsys_histogram_observe(m->confirm_latency, (double)(now_ms() - j->first_publish_ms) / 1000.0);
+}
+
 /* answer packs and sends the reply of j, counts its records and frees it. */
 static void answer(lsys_publisher *p, job *j) {
-  lsys_batch *b = j->batch;
   uint8_t *buf = NULL;
   size_t len = 0;
 
-  if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK) {
-    for (size_t i = 0; i < b->n; i++) {
-      const lsys_batch_item *it = &b->items[i];
-      if (it->status == LOGSYS__V1__RECORD_STATUS__RECORD_ACCEPTED)
-        atomic_fetch_add(&p->st->accepted, 1);
-      else if (it->status == LOGSYS__V1__RECORD_STATUS__RECORD_REJECTED)
-        atomic_fetch_add(&p->st->rejected, 1);
-      else
-        atomic_fetch_add(&p->st->retry, 1);
-    }
-  }
-  if (lsys_batch_pack_reply(b, &buf, &len) == LSYS_OK)
+  count_answer(p, j);
+  if (lsys_batch_pack_reply(j->batch, &buf, &len) == LSYS_OK)
     lsys_request_reply(j->req, buf, len);
   else
     lsys_request_reply(j->req, NULL, 0); /* client times out and resends */
   free(buf);
-  lsys_batch_destroy(b);
+  lsys_batch_destroy(j->batch);
   free(j);
 }
 
+/* retry_item answers item i "resend later" for the given reason. */
+static void retry_item(lsys_publisher *p, job *j, size_t i, lsys_retry_kind kind, const char *why) {
+  if (j->batch->items[i].status == LOGSYS__V1__RECORD_STATUS__RECORD_ACCEPTED)
+    lsys_counter_add(p->m->retry[kind], 1);
+  lsys_batch_retry(j->batch, i, why);
+}
+
 /* on_settled is the confirm window's callback for one settled copy. */
-static void on_settled(void *arg, void *owner, size_t item, int ack) {
+static void on_settled(void *arg, void *owner, size_t copy, int ack) {
   lsys_publisher *p = arg;
   job *j = owner;
+  size_t q = COPY_QUEUE(copy);
   if (ack) {
-    atomic_fetch_add(&p->st->confirmed, 1);
+    lsys_counter_add(p->m->confirmed[q], 1);
   } else {
-    atomic_fetch_add(&p->st->nacked, 1);
-    lsys_batch_retry(j->batch, item,
-                     p->amqp ? "RabbitMQ did not confirm the message (nack); resend"
-                             : "connection to RabbitMQ lost before confirm; resend");
+    lsys_counter_add(p->m->unconfirmed[q], 1);
+    if (p->amqp)
+      retry_item(p, j, COPY_ITEM(copy), LSYS_RETRY_NACKED,
+                 "RabbitMQ did not confirm the message (nack); resend");
+    else
+      retry_item(p, j, COPY_ITEM(copy), LSYS_RETRY_UNAVAILABLE,
+                 "connection to RabbitMQ lost before confirm; resend");
   }
   if (--j->outstanding == 0 && !j->building)
     answer(p, j);
@@ -110,6 +149,7 @@ static void disconnect(lsys_publisher *p, const char *why) {
   p->amqp = NULL; /* on_settled reads it to word the reason */
   lsys_confirms_abandon(p->window, on_settled, p);
   lsys_amqp_destroy(s);
+  lsys_gauge_set(p->m->amqp_connected, 0);
   snprintf(p->down_reason, sizeof p->down_reason, "%s", why);
   int jitter = p->backoff_ms / 4 ? rand() % (p->backoff_ms / 4 + 1) : 0;
   p->next_attempt_ms = now_ms() + p->backoff_ms + jitter;
@@ -137,6 +177,7 @@ static void try_connect(lsys_publisher *p) {
     return;
   }
   p->amqp = s;
+  lsys_gauge_set(p->m->amqp_connected, 1);
   lsys_confirms_reset(p->window);
   p->backoff_ms = BACKOFF_MIN_MS;
   fprintf(stderr, "logsysd: connected to RabbitMQ %s, queues %s and %s declared\n", p->masked_url,
@@ -156,18 +197,20 @@ static int wait_for_room(lsys_publisher *p) {
   return p->amqp ? LSYS_OK : LSYS_ECONN;
 }
 
-/* publish_copy publishes one routed copy of item i of job j. */
-static int publish_copy(lsys_publisher *p, job *j, size_t i, const char *queue, const char *body,
-                        size_t len) {
+/* publish_copy publishes one routed copy of item i of job j to queue q. */
+static int publish_copy(lsys_publisher *p, job *j, size_t i, int q, const char *body, size_t len) {
   uint64_t tag = 0;
   if (wait_for_room(p) != LSYS_OK)
     return LSYS_ECONN;
-  if (lsys_amqp_publish(p->amqp, queue, body, len, j->batch->items[i].rec.log_id, &tag) != LSYS_OK) {
+  if (lsys_amqp_publish(p->amqp, q == LSYS_Q_TG ? p->q_tg : p->q_logbeacon, body, len,
+                        j->batch->items[i].rec.log_id, &tag) != LSYS_OK) {
     disconnect(p, "publish failed: connection lost");
     return LSYS_ECONN;
   }
-  atomic_fetch_add(&p->st->published, 1);
-  lsys_confirms_add(p->window, tag, j, i);
+  if (!j->first_publish_ms)
+    j->first_publish_ms = now_ms();
+  lsys_counter_add(p->m->published[q], 1);
+  lsys_confirms_add(p->window, tag, j, COPY(i, q));
   j->outstanding++;
   return LSYS_OK;
 }
@@ -184,7 +227,7 @@ static int tg_copy(lsys_publisher *p, job *j, size_t i, const char *type, const 
     rc = lsys_qjson_tg(r, type, text, embed ? token : NULL, embed ? chat_id : NULL, &body, &len);
   }
   if (rc == LSYS_OK)
-    rc = publish_copy(p, j, i, p->q_tg, body, len);
+    rc = publish_copy(p, j, i, LSYS_Q_TG, body, len);
   free(text);
   free(body);
   return rc;
@@ -203,7 +246,7 @@ static int publish_item(lsys_publisher *p, job *j, size_t i) {
     size_t len = 0;
     rc = lsys_qjson_logbeacon(&it->rec, p->cfg->domain, &body, &len);
     if (rc == LSYS_OK)
-      rc = publish_copy(p, j, i, p->q_logbeacon, body, len);
+      rc = publish_copy(p, j, i, LSYS_Q_LOGBEACON, body, len);
     free(body);
   }
   if (rc == LSYS_OK && (sinks & LSYS_SINK_TG_DEVELOPER))
@@ -220,7 +263,6 @@ static void process(lsys_publisher *p, lsys_request *req) {
   job *j = calloc(1, sizeof *j);
   char why[600];
 
-  atomic_fetch_add(&p->st->requests, 1);
   if (!j || lsys_batch_decode(&j->batch, data, len, &p->limits) != LSYS_OK) {
     free(j);
     lsys_request_reply(req, NULL, 0); /* out of memory: the client resends */
@@ -229,27 +271,25 @@ static void process(lsys_publisher *p, lsys_request *req) {
   j->req = req;
   j->building = 1;
   lsys_batch *b = j->batch;
-  if (b->status != LOGSYS__V1__BATCH_STATUS__BATCH_OK) {
-    atomic_fetch_add(&p->st->bad_requests, 1);
-  } else if (atomic_load(&p->abandon)) {
+  if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK && atomic_load(&p->abandon)) {
     lsys_batch_fail_all(b, LOGSYS__V1__BATCH_STATUS__BATCH_UNAVAILABLE,
                         "logsysd is shutting down; resend later");
-  } else {
-    atomic_fetch_add(&p->st->received, b->n);
-    if (b->client_dropped > atomic_load(&p->st->client_dropped))
-      atomic_store(&p->st->client_dropped, b->client_dropped);
-    snprintf(why, sizeof why, "RabbitMQ unavailable (%s); resend", p->down_reason);
+  } else if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK) {
+    lsys_counter_add(p->m->client_dropped,
+                     lsys_client_drops_update(&p->drops, b->pb->client_id, b->client_dropped));
     for (size_t i = 0; i < b->n; i++) {
       lsys_batch_item *it = &b->items[i];
+      int lv = it->route ? lsys_sidecar_metrics_level(&p->cfg->routes, it->rec.level) : -1;
+      lsys_counter_add(lv >= 0 ? p->m->received[lv] : NULL, 1);
       if (it->status != LOGSYS__V1__RECORD_STATUS__RECORD_ACCEPTED)
         continue;
       if (it->flags & LOGSYS__V1__RECORD_FLAG__RECORD_FLAG_TRUNCATED)
-        atomic_fetch_add(&p->st->truncated, 1);
+        lsys_counter_add(p->m->truncated, 1);
       if (it->flags & LOGSYS__V1__RECORD_FLAG__RECORD_FLAG_UTF8_REPAIRED)
-        atomic_fetch_add(&p->st->repaired, 1);
+        lsys_counter_add(p->m->repaired, 1);
       if (!p->amqp || publish_item(p, j, i) != LSYS_OK) {
         snprintf(why, sizeof why, "RabbitMQ unavailable (%s); resend", p->down_reason);
-        lsys_batch_retry(b, i, why);
+        retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE, why);
       }
     }
   }
@@ -263,6 +303,7 @@ static void *run(void *arg) {
   lsys_publisher *p = arg;
 
   while (!atomic_load(&p->stop)) {
+    atomic_store(&p->loop_ms, now_ms());
     if (!p->amqp && now_ms() >= p->next_attempt_ms && !atomic_load(&p->abandon))
       try_connect(p);
     if (atomic_load(&p->abandon) && lsys_confirms_inflight(p->window) > 0)
@@ -292,7 +333,7 @@ static void *run(void *arg) {
 }
 
 int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_jobq *q,
-                          lsys_sidecar_stats *stats, char *err, size_t errlen) {
+                          lsys_sidecar_metrics *m, char *err, size_t errlen) {
   lsys_publisher *p = calloc(1, sizeof *p);
   int rc = LSYS_ENOMEM;
 
@@ -302,7 +343,8 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
   }
   p->cfg = cfg;
   p->q = q;
-  p->st = stats;
+  p->m = m;
+  atomic_store(&p->loop_ms, now_ms());
   p->limits.max_request_bytes = (size_t)cfg->max_request_bytes;
   p->limits.max_field_bytes = (size_t)cfg->max_field_bytes;
   p->limits.routes = &cfg->routes;
@@ -338,6 +380,15 @@ fail:
 }
 
 void lsys_publisher_abandon(lsys_publisher *p) { atomic_store(&p->abandon, 1); }
+
+int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len) {
+  int64_t idle = now_ms() - atomic_load(&p->loop_ms);
+  if (idle > STALL_MS) {
+    snprintf(why, len, "publisher loop stalled for %lld ms", (long long)idle);
+    return LSYS_ETIMEDOUT;
+  }
+  return LSYS_OK;
+}
 
 void lsys_publisher_destroy(lsys_publisher *p) {
   if (!p)

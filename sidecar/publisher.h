@@ -11,15 +11,19 @@
 #include "config.h"
 #include "ingest.h"
 #include "jobqueue.h"
-#include "stats.h"
+#include "sidecar_metrics.h"
 
 typedef struct lsys_publisher lsys_publisher;
 
 /* lsys_publisher_create starts the thread. It takes lsys_request pointers
- * from q (owned by the caller, like cfg and stats, which must outlive the
+ * from q (owned by the caller, like cfg and the metrics, which must outlive the
  * publisher) and answers each exactly once. *out written on success. */
 int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_jobq *q,
-                          lsys_sidecar_stats *stats, char *err, size_t errlen);
+                          lsys_sidecar_metrics *m, char *err, size_t errlen);
+
+/* lsys_publisher_healthy returns LSYS_OK while the thread's loop keeps turning,
+ * else an error with the reason in why (for GET /healthz; thread-safe). */
+int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len);
 
 /* lsys_publisher_abandon makes the thread answer everything still waiting for
  * confirms, and everything it takes from now on, with "resend later"

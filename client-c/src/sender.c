@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -34,6 +36,7 @@ struct lsys_sender {
   /* Set at create, read-only afterwards. */
   char *url;
   char *program;
+  char client_id[17]; /* random per client: lets the sidecar count drops per client */
   size_t program_len;
   unsigned batch_max;
   int reply_timeout_ms;
@@ -237,6 +240,7 @@ static int send_batch(lsys_sender *s, unsigned n) {
   batch.n_records = n;
   batch.records = s->pbp;
   batch.client_dropped = atomic_load_explicit(s->dropped, memory_order_relaxed);
+  batch.client_id = s->client_id;
   rv = nng_msg_alloc(&msg, logsys__v1__log_batch__get_packed_size(&batch));
   if (rv != 0)
     return rv;
@@ -429,6 +433,20 @@ static int start_thread(lsys_sender *s) {
 
 /* lsys_sender_create builds the sender step by step; lsys_sender_destroy undoes
  * whatever part was built. */
+/* make_client_id writes 16 random hex digits (pid and clock when getrandom fails). */
+static void make_client_id(char out[17]) {
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+  }
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; i++)
+    out[i] = hex[(r >> (i * 4)) & 0xf];
+  out[16] = '\0';
+}
+
 int lsys_sender_create(lsys_sender **out, const lsys_sender_config *cfg) {
   lsys_sender *s = NULL;
   int rc = LSYS_EINVAL;
@@ -466,6 +484,7 @@ int lsys_sender_create(lsys_sender **out, const lsys_sender_config *cfg) {
       s->pbp == NULL)
     goto fail;
   s->program_len = strlen(s->program);
+  make_client_id(s->client_id);
   if ((rc = init_sync(s)) != LSYS_OK || (rc = open_socket(s)) != LSYS_OK ||
       (rc = start_thread(s)) != LSYS_OK)
     goto fail;
