@@ -28,7 +28,7 @@ typedef struct lsys_batch_item {
   Logsys__V1__RecordStatus status;
   unsigned flags;                /* LOGSYS__V1__RECORD_FLAG__* bits */
   char *reason;                  /* owned; NULL when there is nothing to say */
-  int pending;                   /* routed copies published, not yet confirmed */
+  int spooled;                   /* a copy went to the spool (answer after its sync) */
   char *owned[6];                /* sanitized copies of fields, when changed */
   char gen_id[40];               /* log_id made here when the client sent none */
 } lsys_batch_item;

@@ -58,16 +58,16 @@ static int healthz(void *arg, char *why, size_t len) {
   return lsys_publisher_healthy(pr->pub, why, len);
 }
 
-/* readyz: the IPC socket is bound (it is, once the admin endpoint runs) and
- * we are not draining. A broker outage does not make the sidecar unready: the
- * records wait with the clients (or in the spool) and the app keeps running. */
+/* readyz: the IPC socket is bound (it is, once the admin endpoint runs), we
+ * are not draining and records can be accepted. A broker outage does not make
+ * the sidecar unready: records go to the spool (or wait with the clients). */
 static int readyz(void *arg, char *why, size_t len) {
   probes *pr = arg;
   if (atomic_load(&pr->draining)) {
     snprintf(why, len, "draining");
     return LSYS_ECLOSED;
   }
-  return lsys_publisher_healthy(pr->pub, why, len);
+  return lsys_publisher_ready(pr->pub, why, len);
 }
 
 int main(int argc, char **argv) {

@@ -1,4 +1,5 @@
-/* publisher.c - route, print, publish with a confirm window, answer requests. */
+/* publisher.c - route, print, publish with a confirm window, spool when
+ * RabbitMQ cannot take the copies, replay the spool, answer requests. */
 #include "publisher.h"
 
 #include <pthread.h>
@@ -10,32 +11,40 @@
 
 #include "amqp_session.h"
 #include "batch.h"
+#include "client_drops.h"
 #include "confirm_window.h"
 #include "console.h"
 #include "errors.h"
 #include "notify_template.h"
-#include "client_drops.h"
 #include "queue_json.h"
+#include "spooler.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define IDLE_WAIT_MS 50
 #define CONFIRM_WAIT_MS 20
-#define STALL_MS 10000 /* healthz fails when the loop has not turned for this long */
+#define CONFIRM_STALL_MS 5000 /* a full window this long: RabbitMQ is not confirming */
+#define STALL_MS 10000        /* healthz fails when the loop has not turned for this long */
 
-/* A request being published: answered when outstanding drops to 0. */
+/* The routed copies of one record (a record has at most one of each). */
+enum { COPY_LOGBEACON = 0, COPY_TG_DEVELOPER, COPY_TG_CUSTOMER, COPY_KINDS };
+#define COPY(i, k) ((i) * COPY_KINDS + (size_t)(k))
+#define COPY_ITEM(c) ((c) / COPY_KINDS)
+#define COPY_QUEUE(c) ((c) % COPY_KINDS == COPY_LOGBEACON ? LSYS_Q_LOGBEACON : LSYS_Q_TG)
+
+/* A request being published: answered when outstanding drops to 0 and what
+ * it spooled is synced. */
 typedef struct job {
   lsys_request *req;
   lsys_batch *batch;
-  size_t outstanding; /* copies published, not yet settled */
-  int building;       /* still publishing: do not answer yet */
+  size_t outstanding;       /* copies published, not yet settled */
+  int building;             /* still publishing: do not answer yet */
+  int unsynced;             /* copies were spooled since the last sync */
   int64_t first_publish_ms; /* for the confirm latency histogram; 0: nothing published */
+  char **body;              /* [n * COPY_KINDS] copies kept until confirmed (spool only) */
+  size_t *body_len;
+  struct job *next_sync;    /* on the publisher's list of jobs waiting for a spool sync */
 } job;
-
-/* A confirm-window item packs the record index and the queue of the copy. */
-#define COPY(i, q) ((i) * LSYS_Q_COUNT + (size_t)(q))
-#define COPY_ITEM(c) ((c) / LSYS_Q_COUNT)
-#define COPY_QUEUE(c) ((c) % LSYS_Q_COUNT)
 
 struct lsys_publisher {
   const lsys_config *cfg;
@@ -43,14 +52,20 @@ struct lsys_publisher {
   lsys_sidecar_metrics *m;
   lsys_client_drops drops;
   _Atomic int64_t loop_ms; /* last turn of the loop (monotonic ms), for healthz */
+  atomic_int connected;    /* for readyz */
   lsys_batch_limits limits;
   lsys_console *console;
   lsys_template *tpl;
   lsys_confirms *window;
   lsys_amqp *amqp;
-  char q_logbeacon[256], q_tg[256];
+  lsys_spooler *spool;     /* NULL without LOGSYS_SPOOL_DIR */
+  job *sync_list;          /* jobs to answer after the next spool sync */
+  int replay_owner;        /* its address marks replayed copies in the confirm window */
+  int replaying;           /* replay started and the spool is not empty yet */
+  int64_t full_since_ms;   /* when the confirm window last became full */
+  char q_name[LSYS_Q_COUNT][256];
   char masked_url[512];
-  char down_reason[512]; /* why RabbitMQ is unavailable (no secrets) */
+  char down_reason[512];   /* why RabbitMQ is unavailable (no secrets) */
   int backoff_ms;
   int64_t next_attempt_ms;
   int ever_connected;
@@ -94,6 +109,17 @@ static void count_answer(lsys_publisher *p, const job *j) {
     lsys_histogram_observe(m->confirm_latency, (double)(now_ms() - j->first_publish_ms) / 1000.0);
 }
 
+/* job_free frees j and what it owns (not the request, answered before). */
+static void job_free(job *j) {
+  if (j->body)
+    for (size_t c = 0; c < j->batch->n * COPY_KINDS; c++)
+      free(j->body[c]);
+  free(j->body);
+  free(j->body_len);
+  lsys_batch_destroy(j->batch);
+  free(j);
+}
+
 /* answer packs and sends the reply of j, counts its records and frees it. */
 static void answer(lsys_publisher *p, job *j) {
   uint8_t *buf = NULL;
@@ -105,8 +131,20 @@ static void answer(lsys_publisher *p, job *j) {
   else
     lsys_request_reply(j->req, NULL, 0); /* client times out and resends */
   free(buf);
-  lsys_batch_destroy(j->batch);
-  free(j);
+  job_free(j);
+}
+
+/* finish answers j once nothing of it is in flight; what it spooled must be
+ * synced first, so such a job waits on the sync list. */
+static void finish(lsys_publisher *p, job *j) {
+  if (j->building || j->outstanding > 0)
+    return;
+  if (j->unsynced) {
+    j->next_sync = p->sync_list;
+    p->sync_list = j;
+    return;
+  }
+  answer(p, j);
 }
 
 /* retry_item answers item i "resend later" for the given reason. */
@@ -116,24 +154,69 @@ static void retry_item(lsys_publisher *p, job *j, size_t i, lsys_retry_kind kind
   lsys_batch_retry(j->batch, i, why);
 }
 
-/* on_settled is the confirm window's callback for one settled copy. */
+/* spool_copy writes copy c of job j to the spool; on failure the record is
+ * answered "resend later" (spool full: resource exhausted). */
+static int spool_copy(lsys_publisher *p, job *j, size_t c, const char *body, size_t len) {
+  size_t i = COPY_ITEM(c);
+  int rc = lsys_spooler_put(p->spool, COPY_QUEUE(c), j->batch->items[i].rec.log_id, body, len);
+  if (rc == LSYS_OK) {
+    j->unsynced = 1;
+    j->batch->items[i].spooled = 1;
+  } else if (rc == LSYS_EFULL) {
+    retry_item(p, j, i, LSYS_RETRY_SPOOL_FULL,
+               "resource exhausted: the spool is full (LOGSYS_SPOOL_MAX_BYTES); resend later");
+  } else {
+    retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE, "cannot write the spool; resend later");
+  }
+  return rc;
+}
+
+/* flush_syncs syncs the spool and answers the jobs that waited for it; when
+ * the sync fails their spooled records are answered "resend later". */
+static void flush_syncs(lsys_publisher *p) {
+  if (!p->sync_list)
+    return;
+  int rc = lsys_spooler_sync(p->spool);
+  while (p->sync_list) {
+    job *j = p->sync_list;
+    p->sync_list = j->next_sync;
+    if (rc != LSYS_OK)
+      for (size_t i = 0; i < j->batch->n; i++)
+        if (j->batch->items[i].spooled)
+          retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE, "cannot sync the spool; resend later");
+    answer(p, j);
+  }
+}
+
+/* on_settled is the confirm window's callback for one settled copy. A copy
+ * not confirmed goes to the spool when there is one, else its record is
+ * answered "resend later". */
 static void on_settled(void *arg, void *owner, size_t copy, int ack) {
   lsys_publisher *p = arg;
+  if (owner == &p->replay_owner) {
+    lsys_spooler_settled(p->spool, copy, ack);
+    return;
+  }
   job *j = owner;
-  size_t q = COPY_QUEUE(copy);
+  size_t q = COPY_QUEUE(copy), i = COPY_ITEM(copy);
   if (ack) {
     lsys_counter_add(p->m->confirmed[q], 1);
   } else {
     lsys_counter_add(p->m->unconfirmed[q], 1);
-    if (p->amqp)
-      retry_item(p, j, COPY_ITEM(copy), LSYS_RETRY_NACKED,
-                 "RabbitMQ did not confirm the message (nack); resend");
+    if (p->spool && j->body && j->body[copy])
+      spool_copy(p, j, copy, j->body[copy], j->body_len[copy]);
+    else if (p->amqp)
+      retry_item(p, j, i, LSYS_RETRY_NACKED, "RabbitMQ did not confirm the message (nack); resend");
     else
-      retry_item(p, j, COPY_ITEM(copy), LSYS_RETRY_UNAVAILABLE,
+      retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE,
                  "connection to RabbitMQ lost before confirm; resend");
   }
-  if (--j->outstanding == 0 && !j->building)
-    answer(p, j);
+  if (j->body) {
+    free(j->body[copy]);
+    j->body[copy] = NULL;
+  }
+  j->outstanding--;
+  finish(p, j);
 }
 
 /* on_confirm adapts lsys_amqp_poll's callback to the window. */
@@ -142,20 +225,29 @@ static void on_confirm(void *arg, uint64_t tag, int multiple, int ack) {
   lsys_confirms_settle(p->window, tag, multiple, ack, on_settled, p);
 }
 
+/* schedule_reconnect sets the next connection attempt (exponential backoff with jitter). */
+static int schedule_reconnect(lsys_publisher *p) {
+  int delay = p->backoff_ms + rand() % (p->backoff_ms / 4 + 1);
+  p->next_attempt_ms = now_ms() + delay;
+  p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+  return delay;
+}
+
 /* disconnect drops the session after a failure: every copy in flight counts as
- * not confirmed, and a reconnect is scheduled with backoff and jitter. */
+ * not confirmed (spooled or answered "resend later"), and a reconnect is scheduled. */
 static void disconnect(lsys_publisher *p, const char *why) {
   lsys_amqp *s = p->amqp;
   p->amqp = NULL; /* on_settled reads it to word the reason */
+  atomic_store(&p->connected, 0);
   lsys_confirms_abandon(p->window, on_settled, p);
+  if (p->spool)
+    lsys_spooler_lost(p->spool);
   lsys_amqp_destroy(s);
   lsys_gauge_set(p->m->amqp_connected, 0);
   snprintf(p->down_reason, sizeof p->down_reason, "%s", why);
-  int jitter = p->backoff_ms / 4 ? rand() % (p->backoff_ms / 4 + 1) : 0;
-  p->next_attempt_ms = now_ms() + p->backoff_ms + jitter;
-  fprintf(stderr, "logsysd: disconnected from RabbitMQ (%s): %s; retrying in %d ms\n", p->masked_url,
-          why, p->backoff_ms + jitter);
-  p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+  int delay = schedule_reconnect(p);
+  fprintf(stderr, "logsysd: disconnected from RabbitMQ (%s): %s; %sretrying in %d ms\n",
+          p->masked_url, why, p->spool ? "spooling; " : "", delay);
 }
 
 /* try_connect opens the session and declares both queues. */
@@ -163,96 +255,124 @@ static void try_connect(lsys_publisher *p) {
   char err[512];
   lsys_amqp *s = NULL;
   int rc = lsys_amqp_connect(&s, p->cfg->amqp_url, p->cfg->amqp_heartbeat_s, 1, err, sizeof err);
-  if (rc == LSYS_OK && (rc = lsys_amqp_declare_queue(s, p->q_logbeacon, err, sizeof err)) == LSYS_OK)
-    rc = lsys_amqp_declare_queue(s, p->q_tg, err, sizeof err);
+  for (int q = 0; rc == LSYS_OK && q < LSYS_Q_COUNT; q++)
+    rc = lsys_amqp_declare_queue(s, p->q_name[q], err, sizeof err);
   if (rc != LSYS_OK) {
     lsys_amqp_destroy(s);
-    p->amqp = NULL;
     snprintf(p->down_reason, sizeof p->down_reason, "%s", err);
-    int jitter = rand() % (p->backoff_ms / 4 + 1);
-    p->next_attempt_ms = now_ms() + p->backoff_ms + jitter;
-    fprintf(stderr, "logsysd: cannot reach RabbitMQ: %s; retrying in %d ms\n", err,
-            p->backoff_ms + jitter);
-    p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+    int delay = schedule_reconnect(p);
+    fprintf(stderr, "logsysd: cannot reach RabbitMQ: %s; retrying in %d ms\n", err, delay);
     return;
   }
   p->amqp = s;
+  atomic_store(&p->connected, 1);
   lsys_gauge_set(p->m->amqp_connected, 1);
   lsys_confirms_reset(p->window);
   p->backoff_ms = BACKOFF_MIN_MS;
-  fprintf(stderr, "logsysd: connected to RabbitMQ %s, queues %s and %s declared\n", p->masked_url,
-          p->q_logbeacon, p->q_tg);
+  fprintf(stderr, "logsysd: connected to RabbitMQ %s, queues %s and %s declared%s\n", p->masked_url,
+          p->q_name[LSYS_Q_LOGBEACON], p->q_name[LSYS_Q_TG],
+          p->spool && lsys_spooler_active(p->spool) ? "; replaying the spool" : "");
   if (!p->ever_connected) {
     p->ever_connected = 1;
     fprintf(stderr, "logsysd: ready (ipc %s, amqp %s)\n", p->cfg->ipc_url, p->masked_url);
   }
 }
 
-/* wait_for_room polls confirms until the window has room or the session dies. */
+/* poll_confirms reads confirms for up to wait_ms; a lost connection is handled here. */
+static void poll_confirms(lsys_publisher *p, int wait_ms) {
+  if (p->amqp && lsys_amqp_poll(p->amqp, wait_ms, on_confirm, p) != LSYS_OK)
+    disconnect(p, "connection lost");
+}
+
+/* wait_for_room polls confirms until the window has room or the session dies.
+ * A window that stays full for CONFIRM_STALL_MS means RabbitMQ is not
+ * confirming (e.g. a disk or memory alarm): with a spool, give up on it. */
 static int wait_for_room(lsys_publisher *p) {
   while (p->amqp && lsys_confirms_full(p->window)) {
-    if (lsys_amqp_poll(p->amqp, CONFIRM_WAIT_MS, on_confirm, p) != LSYS_OK)
-      disconnect(p, "connection lost while waiting for confirms");
+    if (!p->full_since_ms)
+      p->full_since_ms = now_ms();
+    if (p->spool && now_ms() - p->full_since_ms > CONFIRM_STALL_MS) {
+      disconnect(p, "RabbitMQ is not confirming (alarm?)");
+      break;
+    }
+    poll_confirms(p, CONFIRM_WAIT_MS);
   }
+  p->full_since_ms = 0;
   return p->amqp ? LSYS_OK : LSYS_ECONN;
 }
 
-/* publish_copy publishes one routed copy of item i of job j to queue q. */
-static int publish_copy(lsys_publisher *p, job *j, size_t i, int q, const char *body, size_t len) {
+/* publish_copy publishes copy c of job j (or spools it when RabbitMQ cannot
+ * take it and there is a spool). Takes ownership of body. */
+static int publish_copy(lsys_publisher *p, job *j, size_t c, char *body, size_t len) {
+  size_t i = COPY_ITEM(c);
+  int q = COPY_QUEUE(c), rc = LSYS_ECONN;
   uint64_t tag = 0;
-  if (wait_for_room(p) != LSYS_OK)
-    return LSYS_ECONN;
-  if (lsys_amqp_publish(p->amqp, q == LSYS_Q_TG ? p->q_tg : p->q_logbeacon, body, len,
-                        j->batch->items[i].rec.log_id, &tag) != LSYS_OK) {
+
+  if (p->spool && (!p->amqp || lsys_spooler_active(p->spool))) {
+    rc = spool_copy(p, j, c, body, len); /* keep the order behind what is spooled */
+    free(body);
+    return rc;
+  }
+  if (wait_for_room(p) == LSYS_OK &&
+      lsys_amqp_publish(p->amqp, p->q_name[q], body, len, j->batch->items[i].rec.log_id, &tag) !=
+          LSYS_OK)
     disconnect(p, "publish failed: connection lost");
-    return LSYS_ECONN;
+  if (!p->amqp) {
+    rc = p->spool ? spool_copy(p, j, c, body, len) : LSYS_ECONN;
+    free(body);
+    return rc;
   }
   if (!j->first_publish_ms)
     j->first_publish_ms = now_ms();
   lsys_counter_add(p->m->published[q], 1);
-  lsys_confirms_add(p->window, tag, j, COPY(i, q));
+  lsys_confirms_add(p->window, tag, j, c);
   j->outstanding++;
+  if (j->body) {
+    j->body[c] = body; /* kept to spool it if it is not confirmed */
+    j->body_len[c] = len;
+  } else {
+    free(body);
+  }
   return LSYS_OK;
 }
 
-/* tg_copy renders and publishes one Telegram copy (type "developer"/"customer"). */
-static int tg_copy(lsys_publisher *p, job *j, size_t i, const char *type, const char *token,
-                   const char *chat_id) {
-  const lsys_record *r = &j->batch->items[i].rec;
-  char *text = NULL, *body = NULL;
-  size_t len = 0;
-  int rc = lsys_template_render(p->tpl, r, p->cfg->domain, &text);
-  if (rc == LSYS_OK) {
-    int embed = p->cfg->tg_embed_credentials && token && chat_id;
-    rc = lsys_qjson_tg(r, type, text, embed ? token : NULL, embed ? chat_id : NULL, &body, &len);
-  }
+/* render_copy renders the queue message of copy kind k of record r. */
+static int render_copy(lsys_publisher *p, const lsys_record *r, int k, char **body, size_t *len) {
+  const lsys_config *cfg = p->cfg;
+  char *text = NULL;
+  if (k == COPY_LOGBEACON)
+    return lsys_qjson_logbeacon(r, cfg->domain, body, len);
+  const char *type = k == COPY_TG_DEVELOPER ? "developer" : "customer";
+  const char *token = k == COPY_TG_DEVELOPER ? cfg->tg_dev_token : cfg->tg_customer_token;
+  const char *chat = k == COPY_TG_DEVELOPER ? cfg->tg_dev_chat_id : cfg->tg_customer_chat_id;
+  int embed = cfg->tg_embed_credentials && token && chat;
+  int rc = lsys_template_render(p->tpl, r, cfg->domain, &text);
   if (rc == LSYS_OK)
-    rc = publish_copy(p, j, i, LSYS_Q_TG, body, len);
+    rc = lsys_qjson_tg(r, type, text, embed ? token : NULL, embed ? chat : NULL, body, len);
   free(text);
-  free(body);
   return rc;
 }
 
-/* publish_item prints item i and publishes each of its routed copies. */
+/* publish_item prints item i and publishes (or spools) each routed copy.
+ * Returns LSYS_OK, or an error when a copy could go nowhere (the record is
+ * then answered "resend later" by the caller unless already marked). */
 static int publish_item(lsys_publisher *p, job *j, size_t i) {
+  static const unsigned sink_of[COPY_KINDS] = {LSYS_SINK_LOGBEACON, LSYS_SINK_TG_DEVELOPER,
+                                               LSYS_SINK_TG_CUSTOMER};
   lsys_batch_item *it = &j->batch->items[i];
   unsigned sinks = it->route->sinks;
   int rc = LSYS_OK;
 
   if (sinks & LSYS_SINK_CONSOLE)
     lsys_console_write(p->console, &it->rec);
-  if (sinks & LSYS_SINK_LOGBEACON) {
+  for (int k = 0; k < COPY_KINDS && rc == LSYS_OK; k++) {
     char *body = NULL;
     size_t len = 0;
-    rc = lsys_qjson_logbeacon(&it->rec, p->cfg->domain, &body, &len);
-    if (rc == LSYS_OK)
-      rc = publish_copy(p, j, i, LSYS_Q_LOGBEACON, body, len);
-    free(body);
+    if (!(sinks & sink_of[k]))
+      continue;
+    if ((rc = render_copy(p, &it->rec, k, &body, &len)) == LSYS_OK)
+      rc = publish_copy(p, j, COPY(i, k), body, len);
   }
-  if (rc == LSYS_OK && (sinks & LSYS_SINK_TG_DEVELOPER))
-    rc = tg_copy(p, j, i, "developer", p->cfg->tg_dev_token, p->cfg->tg_dev_chat_id);
-  if (rc == LSYS_OK && (sinks & LSYS_SINK_TG_CUSTOMER))
-    rc = tg_copy(p, j, i, "customer", p->cfg->tg_customer_token, p->cfg->tg_customer_chat_id);
   return rc;
 }
 
@@ -271,10 +391,14 @@ static void process(lsys_publisher *p, lsys_request *req) {
   j->req = req;
   j->building = 1;
   lsys_batch *b = j->batch;
-  if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK && atomic_load(&p->abandon)) {
+  if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK && atomic_load(&p->abandon) && !p->spool) {
     lsys_batch_fail_all(b, LOGSYS__V1__BATCH_STATUS__BATCH_UNAVAILABLE,
                         "logsysd is shutting down; resend later");
   } else if (b->status == LOGSYS__V1__BATCH_STATUS__BATCH_OK) {
+    if (p->spool) {
+      j->body = calloc(b->n * COPY_KINDS, sizeof *j->body);
+      j->body_len = calloc(b->n * COPY_KINDS, sizeof *j->body_len);
+    }
     lsys_counter_add(p->m->client_dropped,
                      lsys_client_drops_update(&p->drops, b->pb->client_id, b->client_dropped));
     for (size_t i = 0; i < b->n; i++) {
@@ -287,15 +411,40 @@ static void process(lsys_publisher *p, lsys_request *req) {
         lsys_counter_add(p->m->truncated, 1);
       if (it->flags & LOGSYS__V1__RECORD_FLAG__RECORD_FLAG_UTF8_REPAIRED)
         lsys_counter_add(p->m->repaired, 1);
-      if (!p->amqp || publish_item(p, j, i) != LSYS_OK) {
+      if ((!p->amqp && !p->spool) || publish_item(p, j, i) != LSYS_OK) {
         snprintf(why, sizeof why, "RabbitMQ unavailable (%s); resend", p->down_reason);
         retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE, why);
       }
     }
   }
   j->building = 0;
-  if (j->outstanding == 0)
-    answer(p, j);
+  finish(p, j);
+}
+
+/* replay publishes spooled copies, oldest first, while the window has room. */
+static void replay(lsys_publisher *p) {
+  uint64_t seq, tag;
+  int q;
+  const char *id, *body;
+  size_t len;
+
+  while (p->amqp && !lsys_confirms_full(p->window) &&
+         lsys_spooler_next(p->spool, &seq, &q, &id, &body, &len) == LSYS_OK) {
+    if (lsys_amqp_publish(p->amqp, p->q_name[q], body, len, id, &tag) != LSYS_OK) {
+      disconnect(p, "publish failed while replaying the spool");
+      return;
+    }
+    lsys_confirms_add(p->window, tag, &p->replay_owner, (size_t)seq);
+    p->replaying = 1;
+  }
+}
+
+/* note_replay_done prints the state change once the spool has been emptied. */
+static void note_replay_done(lsys_publisher *p) {
+  if (p->replaying && !lsys_spooler_active(p->spool)) {
+    p->replaying = 0;
+    fprintf(stderr, "logsysd: spool replayed; publishing directly again\n");
+  }
 }
 
 /* run is the publisher thread. */
@@ -303,31 +452,34 @@ static void *run(void *arg) {
   lsys_publisher *p = arg;
 
   while (!atomic_load(&p->stop)) {
+    int abandon = atomic_load(&p->abandon);
     atomic_store(&p->loop_ms, now_ms());
-    if (!p->amqp && now_ms() >= p->next_attempt_ms && !atomic_load(&p->abandon))
+    if (!p->amqp && now_ms() >= p->next_attempt_ms && !abandon)
       try_connect(p);
-    if (atomic_load(&p->abandon) && lsys_confirms_inflight(p->window) > 0)
-      lsys_confirms_abandon(p->window, on_settled, p);
+    if (abandon && lsys_confirms_inflight(p->window) > 0)
+      disconnect(p, "shutting down: copies not confirmed in time");
+    if (p->amqp && p->spool && !abandon && lsys_spooler_active(p->spool))
+      replay(p);
+    if (p->spool)
+      note_replay_done(p);
 
     void *item = NULL;
     int busy = lsys_confirms_inflight(p->window) > 0;
-    if (lsys_jobq_pop(p->q, &item, busy ? 0 : IDLE_WAIT_MS) == LSYS_OK) {
+    if (lsys_jobq_pop(p->q, &item, busy || p->sync_list ? 0 : IDLE_WAIT_MS) == LSYS_OK) {
       process(p, item);
-      /* Keep taking requests while there are more: confirms are read below. */
+      /* Keep taking requests while there are more (one spool sync covers them all). */
       if (lsys_jobq_len(p->q) > 0 && !lsys_confirms_full(p->window)) {
-        if (p->amqp && lsys_amqp_poll(p->amqp, 0, on_confirm, p) != LSYS_OK)
-          disconnect(p, "connection lost");
+        poll_confirms(p, 0);
         continue;
       }
     }
+    flush_syncs(p);
     lsys_console_flush(p->console);
-    if (p->amqp) {
-      int wait = lsys_confirms_inflight(p->window) > 0 && lsys_jobq_len(p->q) == 0 ? CONFIRM_WAIT_MS : 0;
-      if (lsys_amqp_poll(p->amqp, wait, on_confirm, p) != LSYS_OK)
-        disconnect(p, "connection lost");
-    }
+    int wait = lsys_confirms_inflight(p->window) > 0 && lsys_jobq_len(p->q) == 0 ? CONFIRM_WAIT_MS : 0;
+    poll_confirms(p, wait);
   }
   lsys_confirms_abandon(p->window, on_settled, p);
+  flush_syncs(p);
   lsys_console_flush(p->console);
   return NULL;
 }
@@ -352,8 +504,9 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
   lsys_config_mask_url(cfg->amqp_url, p->masked_url, sizeof p->masked_url);
   snprintf(p->down_reason, sizeof p->down_reason, "not connected yet");
   srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)p);
-  if (lsys_qjson_queue_name(cfg->domain, "logbeacon", p->q_logbeacon, sizeof p->q_logbeacon) ||
-      lsys_qjson_queue_name(cfg->domain, "tg", p->q_tg, sizeof p->q_tg)) {
+  if (lsys_qjson_queue_name(cfg->domain, "logbeacon", p->q_name[LSYS_Q_LOGBEACON],
+                            sizeof p->q_name[0]) ||
+      lsys_qjson_queue_name(cfg->domain, "tg", p->q_name[LSYS_Q_TG], sizeof p->q_name[0])) {
     snprintf(err, errlen, "LOGSYS_DOMAIN is too long for a queue name");
     rc = LSYS_ECONFIG;
     goto fail;
@@ -366,6 +519,14 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
+  if (cfg->spool_dir &&
+      (rc = lsys_spooler_open(&p->spool, cfg->spool_dir, (uint64_t)cfg->spool_max_bytes,
+                              (size_t)cfg->confirm_window, m, err, errlen)) != LSYS_OK)
+    goto fail;
+  if (p->spool && lsys_spooler_active(p->spool))
+    fprintf(stderr, "logsysd: spool %s holds %llu messages (%llu bytes) to replay\n", cfg->spool_dir,
+            (unsigned long long)lsys_spooler_records(p->spool),
+            (unsigned long long)lsys_spooler_bytes(p->spool));
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
     snprintf(err, errlen, "cannot start the publisher thread");
     rc = LSYS_EIO;
@@ -380,6 +541,18 @@ fail:
 }
 
 void lsys_publisher_abandon(lsys_publisher *p) { atomic_store(&p->abandon, 1); }
+
+int lsys_publisher_ready(lsys_publisher *p, char *why, size_t len) {
+  int rc = lsys_publisher_healthy(p, why, len);
+  if (rc != LSYS_OK || atomic_load(&p->connected) || !p->spool)
+    return rc;
+  /* RabbitMQ is down: ready while the spool has room (not if it is full). */
+  if (lsys_spooler_bytes(p->spool) + (1u << 20) > (uint64_t)p->cfg->spool_max_bytes) {
+    snprintf(why, len, "RabbitMQ unavailable and the spool is full");
+    return LSYS_EFULL;
+  }
+  return LSYS_OK;
+}
 
 int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len) {
   int64_t idle = now_ms() - atomic_load(&p->loop_ms);
@@ -399,6 +572,7 @@ void lsys_publisher_destroy(lsys_publisher *p) {
     pthread_join(p->thread, NULL);
   }
   lsys_amqp_destroy(p->amqp);
+  lsys_spooler_close(p->spool);
   lsys_confirms_destroy(p->window);
   lsys_console_destroy(p->console);
   lsys_template_destroy(p->tpl);

@@ -3,8 +3,10 @@
  * confirms kept in flight as a window, and answers each request once every
  * copy of its accepted records is confirmed (SPEC section 4, durable accept).
  *
- * While RabbitMQ is unreachable, records are answered RETRY (the client keeps
- * them and resends) and the thread reconnects with backoff. */
+ * While RabbitMQ is unreachable or not confirming, copies are written to the
+ * disk spool (LOGSYS_SPOOL_DIR) and acknowledged once synced, then replayed in
+ * order; without a spool, records are answered RETRY (the client keeps them and
+ * resends). The thread reconnects with backoff. */
 #ifndef LSYS_PUBLISHER_H
 #define LSYS_PUBLISHER_H
 
@@ -20,6 +22,11 @@ typedef struct lsys_publisher lsys_publisher;
  * publisher) and answers each exactly once. *out written on success. */
 int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_jobq *q,
                           lsys_sidecar_metrics *m, char *err, size_t errlen);
+
+/* lsys_publisher_ready returns LSYS_OK while records can be accepted: RabbitMQ
+ * connected, or no spool (records wait with the clients), or the spool has
+ * room. A broker outage alone never makes the sidecar unready. Thread-safe. */
+int lsys_publisher_ready(lsys_publisher *p, char *why, size_t len);
 
 /* lsys_publisher_healthy returns LSYS_OK while the thread's loop keeps turning,
  * else an error with the reason in why (for GET /healthz; thread-safe). */
