@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "amqp_session.h"
+#include "backoff.h"
 #include "batch.h"
 #include "client_drops.h"
 #include "confirm_window.h"
@@ -66,7 +67,7 @@ struct lsys_publisher {
   char q_name[LSYS_Q_COUNT][256];
   char masked_url[512];
   char down_reason[512];   /* why RabbitMQ is unavailable (no secrets) */
-  int backoff_ms;
+  int attempts;            /* failed connection attempts in a row */
   int64_t next_attempt_ms;
   int ever_connected;
   atomic_int abandon, stop;
@@ -227,9 +228,8 @@ static void on_confirm(void *arg, uint64_t tag, int multiple, int ack) {
 
 /* schedule_reconnect sets the next connection attempt (exponential backoff with jitter). */
 static int schedule_reconnect(lsys_publisher *p) {
-  int delay = p->backoff_ms + rand() % (p->backoff_ms / 4 + 1);
+  int delay = (int)lsys_backoff_ms(BACKOFF_MIN_MS, BACKOFF_MAX_MS, ++p->attempts, (uint32_t)rand());
   p->next_attempt_ms = now_ms() + delay;
-  p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
   return delay;
 }
 
@@ -268,7 +268,7 @@ static void try_connect(lsys_publisher *p) {
   atomic_store(&p->connected, 1);
   lsys_gauge_set(p->m->amqp_connected, 1);
   lsys_confirms_reset(p->window);
-  p->backoff_ms = BACKOFF_MIN_MS;
+  p->attempts = 0;
   fprintf(stderr, "logsysd: connected to RabbitMQ %s, queues %s and %s declared%s\n", p->masked_url,
           p->q_name[LSYS_Q_LOGBEACON], p->q_name[LSYS_Q_TG],
           p->spool && lsys_spooler_active(p->spool) ? "; replaying the spool" : "");
@@ -500,7 +500,6 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
   p->limits.max_request_bytes = (size_t)cfg->max_request_bytes;
   p->limits.max_field_bytes = (size_t)cfg->max_field_bytes;
   p->limits.routes = &cfg->routes;
-  p->backoff_ms = BACKOFF_MIN_MS;
   lsys_config_mask_url(cfg->amqp_url, p->masked_url, sizeof p->masked_url);
   snprintf(p->down_reason, sizeof p->down_reason, "not connected yet");
   srand((unsigned)time(NULL) ^ (unsigned)(uintptr_t)p);
