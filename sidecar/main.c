@@ -28,7 +28,9 @@ static void usage(FILE *fp) {
           "logsys sidecar: receives log records from liblogsys / logsys-send over nng IPC,\n"
           "prints them, routes them by level and publishes each copy to the durable RabbitMQ\n"
           "queues {domain}_logbeacon and {domain}_tg, acknowledging a record to its client\n"
-          "only after RabbitMQ confirmed every copy.\n"
+          "only after RabbitMQ confirmed every copy (or it is synced to the disk spool).\n"
+          "Without LOGSYS_AMQP_URL it delivers to LogBeacon and Telegram itself (embedded\n"
+          "mode, spool in LOGSYS_SPOOL_DIR, default /tmp/logsys-spool-{domain}).\n"
           "\n"
           "Options:\n"
           "  --config FILE   read KEY=value settings from FILE (environment wins)\n"
@@ -115,13 +117,6 @@ int main(int argc, char **argv) {
     status = 0;
     goto done;
   }
-  if (!cfg.amqp_url || !*cfg.amqp_url) {
-    fprintf(stderr, "logsysd: LOGSYS_AMQP_URL is not set; embedded delivery (no RabbitMQ) is not "
-                    "available in this version yet: set LOGSYS_AMQP_URL=amqp://user:pass@host:5672/%%2f\n");
-    status = 2;
-    goto done;
-  }
-
   /* Signals are taken by sigwait below; every thread inherits the mask. */
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);

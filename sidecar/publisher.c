@@ -15,6 +15,7 @@
 #include "client_drops.h"
 #include "confirm_window.h"
 #include "console.h"
+#include "direct.h"
 #include "errors.h"
 #include "notify_template.h"
 #include "queue_json.h"
@@ -59,7 +60,10 @@ struct lsys_publisher {
   lsys_template *tpl;
   lsys_confirms *window;
   lsys_amqp *amqp;
-  lsys_spooler *spool;     /* NULL without LOGSYS_SPOOL_DIR */
+  lsys_spooler *spool;     /* NULL without LOGSYS_SPOOL_DIR (and not embedded) */
+  lsys_direct *direct;     /* embedded mode or LOGSYS_FALLBACK=direct */
+  int embedded;            /* no LOGSYS_AMQP_URL: deliver in-process */
+  char spool_dir[4096];
   job *sync_list;          /* jobs to answer after the next spool sync */
   int replay_owner;        /* its address marks replayed copies in the confirm window */
   int replaying;           /* replay started and the spool is not empty yet */
@@ -451,10 +455,13 @@ static void note_replay_done(lsys_publisher *p) {
 static void *run(void *arg) {
   lsys_publisher *p = arg;
 
+  if (p->embedded)
+    fprintf(stderr, "logsysd: ready (ipc %s, embedded: delivering to LogBeacon and Telegram itself, "
+                    "spool %s)\n", p->cfg->ipc_url, p->spool_dir);
   while (!atomic_load(&p->stop)) {
     int abandon = atomic_load(&p->abandon);
     atomic_store(&p->loop_ms, now_ms());
-    if (!p->amqp && now_ms() >= p->next_attempt_ms && !abandon)
+    if (!p->amqp && !p->embedded && now_ms() >= p->next_attempt_ms && !abandon)
       try_connect(p);
     if (abandon && lsys_confirms_inflight(p->window) > 0)
       disconnect(p, "shutting down: copies not confirmed in time");
@@ -464,7 +471,8 @@ static void *run(void *arg) {
       note_replay_done(p);
 
     void *item = NULL;
-    int busy = lsys_confirms_inflight(p->window) > 0;
+    int busy = lsys_confirms_inflight(p->window) > 0 ||
+               (p->direct && lsys_direct_inflight(p->direct) > 0);
     if (lsys_jobq_pop(p->q, &item, busy || p->sync_list ? 0 : IDLE_WAIT_MS) == LSYS_OK) {
       process(p, item);
       /* Keep taking requests while there are more (one spool sync covers them all). */
@@ -475,7 +483,9 @@ static void *run(void *arg) {
     }
     flush_syncs(p);
     lsys_console_flush(p->console);
-    int wait = lsys_confirms_inflight(p->window) > 0 && lsys_jobq_len(p->q) == 0 ? CONFIRM_WAIT_MS : 0;
+    int wait = busy && lsys_jobq_len(p->q) == 0 ? CONFIRM_WAIT_MS : 0;
+    if (p->direct) /* while RabbitMQ is away, the spool goes straight to the sinks */
+      lsys_direct_pump(p->direct, !p->amqp && !abandon, p->amqp ? 0 : wait);
     poll_confirms(p, wait);
   }
   lsys_confirms_abandon(p->window, on_settled, p);
@@ -518,14 +528,29 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
-  if (cfg->spool_dir &&
-      (rc = lsys_spooler_open(&p->spool, cfg->spool_dir, (uint64_t)cfg->spool_max_bytes,
+  p->embedded = !cfg->amqp_url;
+  int fallback_direct = cfg->fallback && strcmp(cfg->fallback, "direct") == 0;
+  if (cfg->spool_dir)
+    snprintf(p->spool_dir, sizeof p->spool_dir, "%s", cfg->spool_dir);
+  else if (p->embedded) /* the spool is the embedded mode's queue: a default for a first run */
+    snprintf(p->spool_dir, sizeof p->spool_dir, "/tmp/logsys-spool-%s", cfg->domain);
+  if (fallback_direct && !p->spool_dir[0]) {
+    snprintf(err, errlen, "LOGSYS_FALLBACK=direct needs LOGSYS_SPOOL_DIR (records are spooled "
+                          "before they are delivered)");
+    rc = LSYS_ECONFIG;
+    goto fail;
+  }
+  if (p->spool_dir[0] &&
+      (rc = lsys_spooler_open(&p->spool, p->spool_dir, (uint64_t)cfg->spool_max_bytes,
                               (size_t)cfg->confirm_window, m, err, errlen)) != LSYS_OK)
     goto fail;
   if (p->spool && lsys_spooler_active(p->spool))
-    fprintf(stderr, "logsysd: spool %s holds %llu messages (%llu bytes) to replay\n", cfg->spool_dir,
+    fprintf(stderr, "logsysd: spool %s holds %llu messages (%llu bytes) to deliver\n", p->spool_dir,
             (unsigned long long)lsys_spooler_records(p->spool),
             (unsigned long long)lsys_spooler_bytes(p->spool));
+  if ((p->embedded || fallback_direct) &&
+      (rc = lsys_direct_create(&p->direct, cfg, p->spool_dir, p->spool, m, err, errlen)) != LSYS_OK)
+    goto fail;
   if (pthread_create(&p->thread, NULL, run, p) != 0) {
     snprintf(err, errlen, "cannot start the publisher thread");
     rc = LSYS_EIO;
@@ -570,6 +595,7 @@ void lsys_publisher_destroy(lsys_publisher *p) {
     atomic_store(&p->stop, 1);
     pthread_join(p->thread, NULL);
   }
+  lsys_direct_destroy(p->direct);
   lsys_amqp_destroy(p->amqp);
   lsys_spooler_close(p->spool);
   lsys_confirms_destroy(p->window);

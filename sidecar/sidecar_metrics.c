@@ -87,6 +87,17 @@ int lsys_sidecar_metrics_init(lsys_sidecar_metrics *sm, const lsys_route_table *
                                             "Messages refused because the spool was full", NULL);
   sm->spool_bytes = lsys_metrics_gauge(m, "logsys_spool_bytes", "Bytes in the spool", NULL);
   sm->spool_records = lsys_metrics_gauge(m, "logsys_spool_records", "Messages in the spool", NULL);
+  static const char *const sinks[LSYS_Q_COUNT] = {"logbeacon", "telegram"};
+  static const char *const outcomes[3] = {"ok", "retry", "permanent"};
+  for (int q = 0; q < LSYS_Q_COUNT; q++) {
+    for (int o = 0; o < 3; o++)
+      sm->deliveries[q][o] = lsys_metrics_counter(
+          m, "logsys_deliveries_total", "Deliveries to the sinks by sink and outcome",
+          LSYS_LABELS("sink", sinks[q], "outcome", outcomes[o]));
+    sm->dead_lettered[q] = lsys_metrics_counter(m, "logsys_dead_lettered_total",
+                                                "Messages given up on (permanent or out of attempts)",
+                                                LSYS_LABELS("sink", sinks[q]));
+  }
   sm->amqp_connected = lsys_metrics_gauge(m, "logsys_amqp_connected",
                                           "1 while connected to RabbitMQ", NULL);
   if ((rc = lsys_metrics_build_info(m, "logsysd")) != LSYS_OK ||

@@ -36,6 +36,10 @@ typedef struct lsys_sidecar_metrics {
   lsys_counter *spooled, *replayed, *spool_rejected;
   lsys_gauge *spool_bytes, *spool_records;
   lsys_gauge *amqp_connected;
+  /* Embedded mode and LOGSYS_FALLBACK=direct: deliveries by queue and outcome
+   * (lsys_outcome: ok, retry, permanent) and dead letters. */
+  lsys_counter *deliveries[LSYS_Q_COUNT][3];
+  lsys_counter *dead_lettered[LSYS_Q_COUNT];
 } lsys_sidecar_metrics;
 
 /* lsys_sidecar_metrics_init registers every sidecar metric (labels from the
