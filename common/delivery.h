@@ -20,6 +20,7 @@
 #define LSYS_DELIVERY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -43,7 +44,9 @@ typedef enum lsys_sink_kind {
 typedef struct lsys_deliverer lsys_deliverer;
 
 /* Called once per submitted message from inside lsys_deliverer_poll (or
- * lsys_deliverer_destroy, with RETRY "shutting down"). token is the caller's. */
+ * lsys_deliverer_destroy, with RETRY "shutting down"). token is the caller's;
+ * r is valid during the call. The callback may call lsys_deliverer_submit,
+ * never lsys_deliverer_poll or lsys_deliverer_destroy. */
 typedef void (*lsys_delivered_fn)(void *arg, void *token, const lsys_delivery_result *r);
 
 /* lsys_deliverer_create makes a deliverer for kind with cfg's settings
@@ -53,21 +56,47 @@ typedef void (*lsys_delivered_fn)(void *arg, void *token, const lsys_delivery_re
 int lsys_deliverer_create(lsys_deliverer **out, lsys_sink_kind kind, const lsys_config *cfg,
                           lsys_delivered_fn fn, void *arg, char *err, size_t errlen);
 
+/* Most messages a deliverer holds (submitted, not yet reported): in flight,
+ * waiting for a rate limit or a 429, or held by Telegram burst collapsing. */
+#define LSYS_DELIVERER_HOLD_FACTOR 4 /* times LOGSYS_CONCURRENCY */
+
 /* lsys_deliverer_submit queues one message body (copied) for delivery; token
  * comes back in the callback. Returns LSYS_OK, or LSYS_EFULL when
- * LOGSYS_CONCURRENCY-many messages are already held (poll, then retry). A body
- * that is not a valid message is accepted here and reported PERMANENT. */
+ * LSYS_DELIVERER_HOLD_FACTOR * LOGSYS_CONCURRENCY messages are already held
+ * (poll, then retry). A body that is not a valid message is accepted here and
+ * reported PERMANENT by the next poll. May be called from the callback. */
 int lsys_deliverer_submit(lsys_deliverer *d, const char *body, size_t len, void *token);
 
 /* lsys_deliverer_poll runs transfers for up to timeout_ms (returns earlier
- * when an outcome was reported) and reports finished messages. */
+ * when an outcome was reported) and reports finished messages. It never waits
+ * longer than timeout_ms (0: just a non-blocking step), whatever a sink does.
+ * Returns LSYS_OK. */
 int lsys_deliverer_poll(lsys_deliverer *d, int timeout_ms);
 
 /* lsys_deliverer_pending returns the number of messages submitted and not yet reported. */
 size_t lsys_deliverer_pending(const lsys_deliverer *d);
 
-/* lsys_deliverer_destroy reports every pending message as RETRY ("shutting
- * down") and frees d; NULL is allowed. */
+/* Counters of a deliverer since its creation. */
+typedef struct lsys_delivery_stats {
+  uint64_t delivered;          /* messages reported OK (collapsed ones included) */
+  uint64_t retry;              /* messages reported RETRY */
+  uint64_t permanent;          /* messages reported PERMANENT */
+  uint64_t requests;           /* HTTP requests made (one per Telegram part) */
+  uint64_t tg_429;             /* 429 answers from Telegram (waited out or not) */
+  uint64_t collapsed;          /* messages reported OK through a collapse summary */
+  uint64_t rate_limited_waits; /* sends that had to wait for a rate window or 429 block */
+  uint64_t key_store_errors;   /* LogBeacon api_keys received but not written to disk */
+} lsys_delivery_stats;
+
+/* lsys_deliverer_stats copies d's counters into *out. The counters are atomic:
+ * another thread (metrics) may call this while d's owner uses d. */
+void lsys_deliverer_stats(const lsys_deliverer *d, lsys_delivery_stats *out);
+
+/* lsys_deliverer_destroy reports every pending message, then frees d; NULL is
+ * allowed. Messages already finished are reported with their outcome, all
+ * others as RETRY ("shutting down"), including those in flight (the sink may
+ * have received them: the log_id lets it, or the next worker, spot the
+ * duplicate). Not to be called from the callback. */
 void lsys_deliverer_destroy(lsys_deliverer *d);
 
 #endif
