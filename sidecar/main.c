@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "http_multi.h"
 #include "ingest.h"
 #include "jobqueue.h"
 #include "publisher.h"
@@ -115,6 +116,11 @@ int main(int argc, char **argv) {
   if (check) {
     lsys_config_print(&cfg, stdout);
     status = 0;
+    goto done;
+  }
+  /* libcurl (embedded mode, LOGSYS_FALLBACK=direct) is initialised before any thread. */
+  if (lsys_http_multi_global_init() != LSYS_OK) {
+    fprintf(stderr, "logsysd: cannot initialise libcurl\n");
     goto done;
   }
   /* Signals are taken by sigwait below; every thread inherits the mask. */
