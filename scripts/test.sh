@@ -9,7 +9,8 @@
 # Both suites always run; the exit status is non-zero when anything failed, and
 # the last line printed is ctest's summary of the sanitizer suite.
 # Environment: LOGSYS_JOBS (build parallelism, default nproc),
-#              LOGSYS_CTEST_JOBS (tests in parallel, default 2).
+#              LOGSYS_CTEST_JOBS (tests in parallel, default 2),
+#              LOGSYS_TEST_PORT_BASE (private test broker ports, default 11672).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,13 +99,21 @@ run_suite() {
 
 status=0
 
-build build -DLOGSYS_SANITIZE=OFF || { status=1; say "build/ failed to build"; }
+# LOGSYS_TEST_PORT_BASE (optional) moves the private test brokers to other ports,
+# for running beside another checkout's tests on one machine.
+port_args=() asan_port_args=()
+if [ -n "${LOGSYS_TEST_PORT_BASE:-}" ]; then
+  port_args=(-DLOGSYS_TEST_AMQP_PORT="$LOGSYS_TEST_PORT_BASE")
+  asan_port_args=(-DLOGSYS_TEST_AMQP_PORT="$((LOGSYS_TEST_PORT_BASE + 20))")
+fi
+
+build build -DLOGSYS_SANITIZE=OFF "${port_args[@]}" || { status=1; say "build/ failed to build"; }
 run_suite build || status=1
 say "build/ suite: $([ $status = 0 ] && echo passed || echo FAILED)"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-build build-asan -DLOGSYS_SANITIZE=ON || { status=1; say "build-asan/ failed to build"; }
+build build-asan -DLOGSYS_SANITIZE=ON "${asan_port_args[@]}" || { status=1; say "build-asan/ failed to build"; }
 say "build-asan/ suite (the build/ suite $([ $status = 0 ] && echo passed || echo FAILED)):"
 run_suite build-asan || status=1
 exit $status
