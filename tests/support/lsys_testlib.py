@@ -496,3 +496,300 @@ class IntegrationTest(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+# ---------------------------------------------------------------- workers
+# logsys-worker and the fake LogBeacon / Telegram sinks (tests/support/
+# fake_sinks.py). CTest passes LOGSYS_TEST_WORKER and LOGSYS_TEST_FAKE_SINKS.
+
+TG_DEV_TOKEN = "111111:dev-token-SECRET"
+TG_DEV_CHAT = "-1001111"
+TG_CUSTOMER_TOKEN = "222222:customer-token-SECRET"
+TG_CUSTOMER_CHAT = "-1002222"
+
+
+def worker_path():
+    return env_path("LOGSYS_TEST_WORKER")
+
+
+def fake_sinks_path():
+    return env_path("LOGSYS_TEST_FAKE_SINKS")
+
+
+class FakeSink:
+    """One fake_sinks.py process (kind "logbeacon" or "telegram") on a free
+    port of 127.0.0.1, with its control API wrapped."""
+
+    def __init__(self, kind, tag="sink"):
+        self.kind = kind
+        self.dir = outdir("%s-%s" % (tag, kind))
+        self.port_file = os.path.join(self.dir, "port")
+        self.log_path = os.path.join(self.dir, "sink.log")
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=15.0):
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                ["/usr/bin/python3", fake_sinks_path(), "--kind", self.kind, "--port", "0",
+                 "--port-file", self.port_file],
+                env=clean_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def port():
+            if self.proc.poll() is not None:
+                raise AssertionError("fake sink exited: %s" % read_text(self.log_path))
+            text = read_text(self.port_file).strip()
+            return int(text) if text.isdigit() else None
+        self.port = wait_for(port, timeout, "fake %s sink port file" % self.kind)
+        return self
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def _request(self, method, path, doc=None, timeout=10):
+        import urllib.request
+        data = None if doc is None else json.dumps(doc).encode("utf-8")
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = r.read()
+        return json.loads(body.decode("utf-8")) if body else None
+
+    def control(self, rules):
+        """Scripts responses: rules = [{"match": "...", "responses": [{...}, ...]}]."""
+        return self._request("POST", "/_control", {"rules": rules})
+
+    def default(self, response):
+        return self._request("POST", "/_default", response)
+
+    def reset(self):
+        return self._request("POST", "/_reset", {})
+
+    def received(self):
+        """Every request so far: [{"t", "path", "token", "body", "status"}]."""
+        return self._request("GET", "/_received")
+
+    def received_json(self):
+        """received() with each body decoded from JSON (None when it is not JSON)."""
+        out = []
+        for r in self.received():
+            body = r.get("body")
+            if isinstance(body, (dict, list)):
+                pass
+            elif isinstance(body, str):
+                try:
+                    body = json.loads(body)
+                except ValueError:
+                    body = None
+            out.append(dict(r, doc=body))
+        return out
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class Worker:
+    """One logsys-worker process (kind logbeacon or telegram) for domain, its
+    stderr in a file. env adds settings to LOGSYS_DOMAIN and LOGSYS_AMQP_URL."""
+
+    READY = "logsys-worker: ready"
+
+    def __init__(self, kind, domain, env=None, args=(), tag="worker"):
+        self.kind = kind
+        self.domain = domain
+        self.dir = outdir("%s-%s" % (tag, domain))
+        self.stderr_path = os.path.join(self.dir, "stderr.txt")
+        self.stdout_path = os.path.join(self.dir, "stdout.txt")
+        settings = {"LOGSYS_DOMAIN": domain, "LOGSYS_AMQP_URL": amqp_url(),
+                    "LOGSYS_STATUS_INTERVAL_S": "1"}
+        settings.update(env or {})
+        self.env = clean_env(settings)
+        self.args = list(args)
+        self.proc = None
+        self.returncode = None
+        self.starts = 0
+
+    @property
+    def queue(self):
+        return self.domain + ("_tg" if self.kind == "telegram" else "_logbeacon")
+
+    def spawn(self):
+        """Starts (or restarts) the worker without waiting for anything."""
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen([worker_path(), self.kind] + self.args, env=self.env,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self.starts += 1
+        return self
+
+    def start(self, ready_timeout=30.0):
+        """Starts (or restarts) the worker and waits for a new "ready" line."""
+        seen = self.stderr().count(self.READY)
+        self.spawn()
+        deadline = time.monotonic() + ready_timeout
+        while self.stderr().count(self.READY) <= seen:
+            if self.proc.poll() is not None:
+                raise AssertionError("logsys-worker exited with %s before it was ready\n%s"
+                                     % (self.proc.returncode, self.describe()))
+            if time.monotonic() >= deadline:
+                raise AssertionError("logsys-worker not ready within %.0fs\n%s"
+                                     % (ready_timeout, self.describe()))
+            time.sleep(0.05)
+        return self
+
+    def stderr(self):
+        return read_text(self.stderr_path)
+
+    def stdout(self):
+        return read_text(self.stdout_path)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def describe(self, tail=4000):
+        return "--- logsys-worker %s %s (dir %s) stderr ---\n%s" % (
+            self.kind, self.domain, self.dir, self.stderr()[-tail:])
+
+    def stop(self, timeout=30.0):
+        """SIGTERM, wait; returns the exit code (the caller asserts it)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("logsys-worker did not exit within %.0fs of SIGTERM\n%s"
+                                     % (timeout, self.describe()))
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def kill(self):
+        """SIGKILL (no clean-up at all, like a crash)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def last_status(self):
+        """The counters of the last status line (or the final "stopped:" line),
+        e.g. {"delivered": 10, ...}."""
+        import re
+        lines = [ln for ln in self.stderr().splitlines()
+                 if "logsys-worker: status:" in ln or "logsys-worker: stopped:" in ln]
+        if not lines:
+            return {}
+        out = {}
+        for name, value in re.findall(r"(delivered|duplicates|retried|dead-lettered|requeued) (\d+)",
+                                      lines[-1]):
+            out[name] = int(value)
+        return out
+
+
+def worker_sink_env(kind, sink):
+    """The settings that point a worker of kind at fake sink."""
+    if kind == "logbeacon":
+        return {"LOGSYS_LOGBEACON_URL": sink.url + "/ingest"}
+    return {"LOGSYS_TG_API_BASE": sink.url,
+            "LOGSYS_TG_DEV_TOKEN": TG_DEV_TOKEN, "LOGSYS_TG_DEV_CHAT_ID": TG_DEV_CHAT,
+            "LOGSYS_TG_CUSTOMER_TOKEN": TG_CUSTOMER_TOKEN,
+            "LOGSYS_TG_CUSTOMER_CHAT_ID": TG_CUSTOMER_CHAT}
+
+
+def logbeacon_doc(domain, message, log_id=None, level="Info", level_no=1, program="it-program",
+                  def_name="it_def", extra_info="", hash=None):
+    """A {domain}_logbeacon message body as logsysd writes it (SPEC section 5)."""
+    log_id = log_id or new_log_id()
+    return {"domain": domain, "program_name": program, "level": level, "def_name": def_name,
+            "message": message, "extra_info": extra_info,
+            "timestamp": time.strftime("%Y-%m-%d %H:%M:%S"), "hash": hash or "h-" + log_id,
+            "log_id": log_id, "level_no": level_no, "time_unix_ms": int(time.time() * 1000)}
+
+
+def tg_doc(type_, notify_msg, log_id=None, notify_key=None):
+    """A {domain}_tg message body as logsysd writes it (SPEC section 5)."""
+    log_id = log_id or new_log_id()
+    doc = {"type": type_, "notify_msg": notify_msg, "timestamp": time.strftime("%Y-%m-%d %H:%M:%S"),
+           "hash": "h-" + log_id, "log_id": log_id}
+    if notify_key:
+        doc["notify_key"] = notify_key
+    return doc
+
+
+def publish(broker, queue, bodies, message_ids=None, headers=None):
+    """Publishes each body (dict: JSON-encoded; str/bytes: as is) to queue,
+    persistent, with publisher confirms; message_ids[i] (or the body's log_id)
+    becomes the message_id. The queue is declared durable without arguments
+    (as logsysd and the old system declare it)."""
+    ch = broker.channel()
+    ch.queue_declare(queue, durable=True)
+    ch.confirm_delivery()
+    for i, body in enumerate(bodies):
+        mid = message_ids[i] if message_ids else None
+        if isinstance(body, dict):
+            mid = mid or body.get("log_id")
+            body = json.dumps(body, ensure_ascii=False)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        props = pika.BasicProperties(delivery_mode=2, content_type="application/json",
+                                     message_id=mid, headers=headers)
+        ch.basic_publish("", queue, body, props)
+
+
+class WorkerTest(IntegrationTest):
+    """IntegrationTest with workers and fake sinks, stopped (and the worker
+    queues deleted) after each test."""
+
+    def setUp(self):
+        super().setUp()
+        self._workers = []
+        self._sinks = []
+        self._queues = set()
+        self.addCleanup(self._cleanup_workers)
+
+    def _cleanup_workers(self):
+        for w in self._workers:
+            if w.alive():
+                sys.stderr.write("[%s] logsys-worker still running at the end: killed\n%s\n"
+                                 % (self.id(), w.describe(2000)))
+            w.kill()
+        for s in self._sinks:
+            s.stop()
+        for q in self._queues:
+            self.broker.delete(q, q + ".retry", q + ".dlq")
+
+    def start_sink(self, kind):
+        sink = FakeSink(kind, self._testMethodName.replace("test_", "")).start()
+        self._sinks.append(sink)
+        return sink
+
+    def new_worker(self, kind, sink, domain=None, env=None, args=()):
+        """A Worker (not started) for domain (default: a fresh one) pointed at sink."""
+        domain = domain or unique_name(self._testMethodName.replace("test_", ""))
+        settings = worker_sink_env(kind, sink)
+        settings.update(env or {})
+        w = Worker(kind, domain, settings, args, tag=self._testMethodName.replace("test_", ""))
+        self._workers.append(w)
+        self._queues.add(w.queue)
+        return w
+
+    def start_worker(self, kind, sink, domain=None, env=None, args=()):
+        return self.new_worker(kind, sink, domain, env, args).start()
+
+    def stop_worker(self, w):
+        rc = w.stop()
+        self.assertEqual(rc, 0, "logsys-worker exit code after SIGTERM\n" + w.describe())
+
+    def wait_received(self, sink, count, timeout, what=None, pred=None):
+        """Waits until sink has count requests (answered 200 when it is a
+        number) matching pred; returns them."""
+        def got():
+            rs = [r for r in sink.received_json() if r.get("status") == 200 and (pred is None or pred(r))]
+            return rs if len(rs) >= count else None
+        return wait_for(got, timeout, what or "%d deliveries" % count, interval=0.2)
