@@ -67,7 +67,7 @@ struct lsys_publisher {
   job *sync_list;          /* jobs to answer after the next spool sync */
   int replay_owner;        /* its address marks replayed copies in the confirm window */
   int replaying;           /* replay started and the spool is not empty yet */
-  int64_t full_since_ms;   /* when the confirm window last became full */
+  int64_t progress_ms;     /* last confirm, or first publish into an empty window */
   char q_name[LSYS_Q_COUNT][256];
   char masked_url[512];
   char down_reason[512];   /* why RabbitMQ is unavailable (no secrets) */
@@ -227,6 +227,7 @@ static void on_settled(void *arg, void *owner, size_t copy, int ack) {
 /* on_confirm adapts lsys_amqp_poll's callback to the window. */
 static void on_confirm(void *arg, uint64_t tag, int multiple, int ack) {
   lsys_publisher *p = arg;
+  p->progress_ms = now_ms();
   lsys_confirms_settle(p->window, tag, multiple, ack, on_settled, p);
 }
 
@@ -239,8 +240,10 @@ static int schedule_reconnect(lsys_publisher *p) {
 
 /* disconnect drops the session after a failure: every copy in flight counts as
  * not confirmed (spooled or answered "resend later"), and a reconnect is scheduled. */
-static void disconnect(lsys_publisher *p, const char *why) {
+static void disconnect(lsys_publisher *p, const char *why, int abrupt) {
   lsys_amqp *s = p->amqp;
+  if (abrupt)
+    lsys_amqp_abandon(s); /* the broker is not answering: no polite close */
   p->amqp = NULL; /* on_settled reads it to word the reason */
   atomic_store(&p->connected, 0);
   lsys_confirms_abandon(p->window, on_settled, p);
@@ -285,23 +288,25 @@ static void try_connect(lsys_publisher *p) {
 /* poll_confirms reads confirms for up to wait_ms; a lost connection is handled here. */
 static void poll_confirms(lsys_publisher *p, int wait_ms) {
   if (p->amqp && lsys_amqp_poll(p->amqp, wait_ms, on_confirm, p) != LSYS_OK)
-    disconnect(p, "connection lost");
+    disconnect(p, "connection lost", 0);
 }
 
-/* wait_for_room polls confirms until the window has room or the session dies.
- * A window that stays full for CONFIRM_STALL_MS means RabbitMQ is not
- * confirming (e.g. a disk or memory alarm): with a spool, give up on it. */
+/* check_stall gives up on a session that has copies in flight but has not
+ * confirmed anything for CONFIRM_STALL_MS (e.g. a disk or memory alarm): the
+ * copies in flight go to the spool (or back to their clients) and the
+ * records keep moving instead of waiting for the alarm to clear. */
+static void check_stall(lsys_publisher *p) {
+  if (p->amqp && lsys_confirms_inflight(p->window) > 0 &&
+      now_ms() - p->progress_ms > CONFIRM_STALL_MS)
+    disconnect(p, "RabbitMQ is not confirming (resource alarm?)", 1);
+}
+
+/* wait_for_room polls confirms until the window has room or the session dies. */
 static int wait_for_room(lsys_publisher *p) {
   while (p->amqp && lsys_confirms_full(p->window)) {
-    if (!p->full_since_ms)
-      p->full_since_ms = now_ms();
-    if (p->spool && now_ms() - p->full_since_ms > CONFIRM_STALL_MS) {
-      disconnect(p, "RabbitMQ is not confirming (alarm?)");
-      break;
-    }
     poll_confirms(p, CONFIRM_WAIT_MS);
+    check_stall(p);
   }
-  p->full_since_ms = 0;
   return p->amqp ? LSYS_OK : LSYS_ECONN;
 }
 
@@ -320,7 +325,7 @@ static int publish_copy(lsys_publisher *p, job *j, size_t c, char *body, size_t 
   if (wait_for_room(p) == LSYS_OK &&
       lsys_amqp_publish(p->amqp, p->q_name[q], body, len, j->batch->items[i].rec.log_id, &tag) !=
           LSYS_OK)
-    disconnect(p, "publish failed: connection lost");
+    disconnect(p, "publish failed: connection lost", 0);
   if (!p->amqp) {
     rc = p->spool ? spool_copy(p, j, c, body, len) : LSYS_ECONN;
     free(body);
@@ -328,6 +333,8 @@ static int publish_copy(lsys_publisher *p, job *j, size_t c, char *body, size_t 
   }
   if (!j->first_publish_ms)
     j->first_publish_ms = now_ms();
+  if (lsys_confirms_inflight(p->window) == 0)
+    p->progress_ms = now_ms();
   lsys_counter_add(p->m->published[q], 1);
   lsys_confirms_add(p->window, tag, j, c);
   j->outstanding++;
@@ -435,9 +442,11 @@ static void replay(lsys_publisher *p) {
   while (p->amqp && !lsys_confirms_full(p->window) &&
          lsys_spooler_next(p->spool, &seq, &q, &id, &body, &len) == LSYS_OK) {
     if (lsys_amqp_publish(p->amqp, p->q_name[q], body, len, id, &tag) != LSYS_OK) {
-      disconnect(p, "publish failed while replaying the spool");
+      disconnect(p, "publish failed while replaying the spool", 0);
       return;
     }
+    if (lsys_confirms_inflight(p->window) == 0)
+      p->progress_ms = now_ms();
     lsys_confirms_add(p->window, tag, &p->replay_owner, (size_t)seq);
     p->replaying = 1;
   }
@@ -464,7 +473,7 @@ static void *run(void *arg) {
     if (!p->amqp && !p->embedded && now_ms() >= p->next_attempt_ms && !abandon)
       try_connect(p);
     if (abandon && lsys_confirms_inflight(p->window) > 0)
-      disconnect(p, "shutting down: copies not confirmed in time");
+      disconnect(p, "shutting down: copies not confirmed in time", 1);
     if (p->amqp && p->spool && !abandon && lsys_spooler_active(p->spool))
       replay(p);
     if (p->spool)
@@ -487,6 +496,7 @@ static void *run(void *arg) {
     if (p->direct) /* while RabbitMQ is away, the spool goes straight to the sinks */
       lsys_direct_pump(p->direct, !p->amqp && !abandon, p->amqp ? 0 : wait);
     poll_confirms(p, wait);
+    check_stall(p);
   }
   lsys_confirms_abandon(p->window, on_settled, p);
   flush_syncs(p);
