@@ -490,9 +490,12 @@ int lsys_worker_run(lsys_worker *w, const sigset_t *stop_signals) {
     if (w->amqp && lsys_amqp_pump(w->amqp, busy ? 0 : IDLE_WAIT_MS, &ev) != LSYS_OK)
       lose(w, "connection lost");
     process(w);
-    if (lsys_deliverer_pending(w->deliverer) > 0)
+    if (lsys_deliverer_pending(w->deliverer) > 0) {
+      lsys_delivery_stats ds;
       lsys_deliverer_poll(w->deliverer, DELIVER_WAIT_MS);
-    else if (!w->amqp)
+      lsys_deliverer_stats(w->deliverer, &ds);
+      lsys_worker_metrics_delivery(&w->m, &ds);
+    } else if (!w->amqp)
       poll(NULL, 0, IDLE_WAIT_MS); /* disconnected and idle: wait for the reconnect time */
     process(w);
 

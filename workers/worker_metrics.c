@@ -48,6 +48,16 @@ int lsys_worker_metrics_init(lsys_worker_metrics *m, lsys_sink_kind kind, const 
   m->depth_dlq = lsys_metrics_gauge(m->reg, "logsys_queue_messages",
                                     "Ready messages in the queue at the last status check",
                                     LSYS_LABELS("queue", dlq));
+  m->tg_429 = lsys_metrics_counter(m->reg, "logsys_telegram_429_total",
+                                   "429 Too Many Requests answers from Telegram (waited out)", NULL);
+  m->collapsed = lsys_metrics_counter(m->reg, "logsys_telegram_collapsed_total",
+                                      "Notifications folded into a repeat-count summary", NULL);
+  m->rate_limited_waits = lsys_metrics_counter(
+      m->reg, "logsys_rate_limited_waits_total",
+      "Sends that waited for a rate-limit window or a 429 block", LSYS_LABELS("sink", sink));
+  m->http_requests = lsys_metrics_counter(m->reg, "logsys_http_requests_total",
+                                          "HTTP requests made to the sink (one per Telegram part)",
+                                          LSYS_LABELS("sink", sink));
   if ((rc = lsys_metrics_build_info(m->reg, "logsys-worker")) != LSYS_OK) {
     snprintf(err, errlen, "cannot register logsys_build_info");
     return rc;
@@ -57,6 +67,14 @@ int lsys_worker_metrics_init(lsys_worker_metrics *m, lsys_sink_kind kind, const 
 
 void lsys_worker_metrics_result(lsys_worker_metrics *m, lsys_worker_result r) {
   lsys_counter_add(m->results[r], 1);
+}
+
+void lsys_worker_metrics_delivery(lsys_worker_metrics *m, const lsys_delivery_stats *st) {
+  lsys_counter_add(m->tg_429, st->tg_429 - m->seen.tg_429);
+  lsys_counter_add(m->collapsed, st->collapsed - m->seen.collapsed);
+  lsys_counter_add(m->rate_limited_waits, st->rate_limited_waits - m->seen.rate_limited_waits);
+  lsys_counter_add(m->http_requests, st->requests - m->seen.requests);
+  m->seen = *st;
 }
 
 void lsys_worker_metrics_snapshot(const lsys_worker_metrics *m, lsys_worker_stats *out) {

@@ -34,6 +34,9 @@ typedef struct lsys_worker_metrics {
   lsys_histogram *delivery_seconds;
   lsys_gauge *in_flight, *connected;
   lsys_gauge *depth_ready, *depth_retry, *depth_dlq;
+  /* Mirrors of the deliverer's own counters (lsys_delivery_stats). */
+  lsys_counter *tg_429, *collapsed, *rate_limited_waits, *http_requests;
+  lsys_delivery_stats seen; /* what was already added from the deliverer */
 } lsys_worker_metrics;
 
 /* lsys_worker_metrics_init registers the worker's metrics for queue and its
@@ -44,6 +47,10 @@ int lsys_worker_metrics_init(lsys_worker_metrics *m, lsys_sink_kind kind, const 
 
 /* lsys_worker_metrics_result counts one message's result. */
 void lsys_worker_metrics_result(lsys_worker_metrics *m, lsys_worker_result r);
+
+/* lsys_worker_metrics_delivery adds what the deliverer counted since the last
+ * call (Telegram 429s, collapsed repeats, rate-limit waits, HTTP requests). */
+void lsys_worker_metrics_delivery(lsys_worker_metrics *m, const lsys_delivery_stats *st);
 
 /* lsys_worker_metrics_snapshot reads the counters into *out (for the status line). */
 void lsys_worker_metrics_snapshot(const lsys_worker_metrics *m, lsys_worker_stats *out);
