@@ -1,4 +1,4 @@
-/* retry.c - backoff schedule and the x-* headers of retried and
+/* retry.c - attempt counting and the x-* headers of retried and
  * dead-lettered messages. */
 #include "retry.h"
 
@@ -6,20 +6,6 @@
 #include <string.h>
 
 #include "utf8.h"
-
-long lsys_retry_backoff_ms(int base_ms, int max_ms, int attempt, uint32_t rnd) {
-  long long d = base_ms > 0 ? base_ms : 1;
-  long long cap = max_ms > 0 ? max_ms : 1;
-  if (attempt < 1)
-    attempt = 1;
-  /* Doubling stops at the cap, so no shift overflows however large attempt is. */
-  for (int i = 1; i < attempt && d < cap; i++)
-    d *= 2;
-  if (d > cap)
-    d = cap;
-  long long jitter = (long long)(((uint64_t)rnd * (uint64_t)(d / 4 + 1)) >> 32);
-  return (long)(d - jitter);
-}
 
 int lsys_retry_attempt(int has_header, long long attempts_header) {
   if (!has_header || attempts_header < 0)

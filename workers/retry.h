@@ -2,7 +2,7 @@
  * its history (SPEC section 6).
  *
  * A message that failed with a retryable outcome goes to {queue}.retry with
- * expiration = lsys_retry_backoff_ms(...) and the header x-attempts = the
+ * expiration = lsys_backoff_ms(...) and the header x-attempts = the
  * number of attempts made so far; RabbitMQ dead-letters it back to {queue}
  * when it expires. After LOGSYS_MAX_ATTEMPTS attempts, or on a permanent
  * failure, it goes to {queue}.dlq with x-reason, x-attempts, x-original-queue
@@ -19,12 +19,8 @@
 #define LSYS_RETRY_REASON_MAX 256
 #define LSYS_RETRY_FIELDS_MAX 6
 
-/* lsys_retry_backoff_ms returns the delay after failed attempt number attempt
- * (1, 2, ...): d = min(max_ms, base_ms * 2^(attempt-1)), less a jitter of up
- * to a quarter of d chosen by rnd (any 32-bit value, e.g. random()), so the
- * result is within [d - d/4, d]: never above max_ms, and the ranges of
- * successive attempts do not overlap until the cap is reached. */
-long lsys_retry_backoff_ms(int base_ms, int max_ms, int attempt, uint32_t rnd);
+/* The delay before the next attempt is lsys_backoff_ms (common/backoff.h), the
+ * schedule every logsys retry and reconnect uses. */
 
 /* lsys_retry_attempt returns the number of this attempt of a message that
  * carried header x-attempts = attempts_header (has_header 0: none): 1 for a

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "amqp_session.h"
+#include "backoff.h"
 #include "dedup.h"
 #include "errors.h"
 #include "job.h"
@@ -54,7 +55,7 @@ struct lsys_worker {
   int lost;             /* the connection failed inside process(): drop it */
   char lost_why[320];
   int fatal;            /* cannot go on (topology conflict) */
-  int backoff_ms;
+  int reconnects; /* failed connection attempts in a row */
   int64_t next_attempt_ms;
   int draining, closing;
   int64_t drain_deadline_ms;
@@ -221,7 +222,7 @@ static void publish_failure(lsys_worker *w, lsys_job *j) {
   uint64_t tag = 0;
 
   if (r->outcome == LSYS_OUTCOME_RETRY && lsys_retry_should_retry(j->attempt, w->cfg->max_attempts)) {
-    long delay = lsys_retry_backoff_ms(w->cfg->retry_base_ms, w->cfg->retry_max_ms, j->attempt,
+    long delay = lsys_backoff_ms(w->cfg->retry_base_ms, w->cfg->retry_max_ms, j->attempt,
                                        (uint32_t)random());
     lsys_retry_headers_retry(&h, j->attempt, r->reason, delay);
     queue = w->topo.retry;
@@ -329,9 +330,8 @@ static void admit_all(lsys_worker *w) {
 
 /* schedule_reconnect sets the next connect attempt with backoff and jitter. */
 static int schedule_reconnect(lsys_worker *w) {
-  int delay = w->backoff_ms + (int)(random() % (w->backoff_ms / 4 + 1));
+  int delay = (int)lsys_backoff_ms(BACKOFF_MIN_MS, BACKOFF_MAX_MS, ++w->reconnects, (uint32_t)random());
   w->next_attempt_ms = mono_ms() + delay;
-  w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
   return delay;
 }
 
@@ -384,7 +384,7 @@ static void connect_amqp(lsys_worker *w) {
     return;
   }
   w->amqp = s;
-  w->backoff_ms = BACKOFF_MIN_MS;
+  w->reconnects = 0;
   atomic_store(&w->consuming, 1);
   lsys_gauge_set(w->m.connected, 1);
   fprintf(stderr, "logsys-worker: connected to RabbitMQ %s; queues %s, %s, %s declared\n",
@@ -524,7 +524,7 @@ int lsys_worker_create(lsys_worker **out, const lsys_config *cfg, lsys_sink_kind
   }
   w->cfg = cfg;
   w->kind = kind;
-  w->backoff_ms = BACKOFF_MIN_MS;
+  w->reconnects = 0;
   lsys_config_mask_url(cfg->amqp_url, w->masked_url, sizeof w->masked_url);
   if (lsys_topology_names(&w->topo, cfg->domain, kind) != LSYS_OK) {
     snprintf(err, errlen, "LOGSYS_DOMAIN is too long for a queue name");

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "backoff.h"
 #include "retry.h"
 
 /* field returns the field of h with key, or NULL. */
@@ -22,12 +23,12 @@ static const lsys_amqp_field *field(const lsys_retry_headers *h, const char *key
 static void test_backoff_doubles_without_jitter(void **state) {
   (void)state;
   /* rnd 0: no jitter, so the plain schedule base * 2^(n-1). */
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 1, 0), 1000);
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 2, 0), 2000);
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 3, 0), 4000);
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 9, 0), 256000);
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 10, 0), 300000); /* capped */
-  assert_int_equal(lsys_retry_backoff_ms(1000, 300000, 0, 0), 1000);   /* attempt < 1: as 1 */
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 1, 0), 1000);
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 2, 0), 2000);
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 3, 0), 4000);
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 9, 0), 256000);
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 10, 0), 300000); /* capped */
+  assert_int_equal(lsys_backoff_ms(1000, 300000, 0, 0), 1000);   /* attempt < 1: as 1 */
 }
 
 static void test_backoff_capped_for_any_attempt(void **state) {
@@ -35,28 +36,28 @@ static void test_backoff_capped_for_any_attempt(void **state) {
   const uint32_t rnds[] = {0, 1, 12345, 0x80000000u, UINT32_MAX};
   for (int a = 1; a <= 100; a++) {
     for (size_t i = 0; i < sizeof rnds / sizeof rnds[0]; i++) {
-      long d = lsys_retry_backoff_ms(1000, 300000, a, rnds[i]);
+      long d = lsys_backoff_ms(1000, 300000, a, rnds[i]);
       assert_true(d <= 300000);
       assert_true(d > 0);
     }
   }
   /* No overflow with huge values either. */
-  assert_int_equal(lsys_retry_backoff_ms(3600000, 86400000, 1000000, 0), 86400000);
+  assert_int_equal(lsys_backoff_ms(3600000, 86400000, 1000000, 0), 86400000);
   /* A base above the cap is cut to the cap. */
-  assert_int_equal(lsys_retry_backoff_ms(5000, 1000, 1, 0), 1000);
+  assert_int_equal(lsys_backoff_ms(5000, 1000, 1, 0), 1000);
 }
 
 static void test_backoff_jitter_bounds(void **state) {
   (void)state;
   for (int a = 1; a <= 12; a++) {
-    long plain = lsys_retry_backoff_ms(200, 60000, a, 0);
-    long most = lsys_retry_backoff_ms(200, 60000, a, UINT32_MAX);
+    long plain = lsys_backoff_ms(200, 60000, a, 0);
+    long most = lsys_backoff_ms(200, 60000, a, UINT32_MAX);
     /* jitter takes off at most a quarter */
     assert_true(most <= plain);
     assert_true(most >= plain - plain / 4);
     assert_true(most < plain); /* and it does take something off at the top */
     for (uint32_t r = 0; r < 1000; r++) {
-      long d = lsys_retry_backoff_ms(200, 60000, a, r * 4294967u);
+      long d = lsys_backoff_ms(200, 60000, a, r * 4294967u);
       assert_in_range(d, plain - plain / 4, plain);
     }
   }
@@ -66,9 +67,9 @@ static void test_backoff_monotonic(void **state) {
   (void)state;
   /* Until the cap, the smallest delay of attempt n+1 is above the largest of n. */
   for (int a = 1; a < 20; a++) {
-    long worst_next = lsys_retry_backoff_ms(100, 300000, a + 1, UINT32_MAX);
-    long best_this = lsys_retry_backoff_ms(100, 300000, a, 0);
-    long plain_next = lsys_retry_backoff_ms(100, 300000, a + 1, 0);
+    long worst_next = lsys_backoff_ms(100, 300000, a + 1, UINT32_MAX);
+    long best_this = lsys_backoff_ms(100, 300000, a, 0);
+    long plain_next = lsys_backoff_ms(100, 300000, a + 1, 0);
     assert_true(plain_next >= best_this);
     if (plain_next < 300000)
       assert_true(worst_next > best_this);
