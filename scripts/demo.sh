@@ -5,14 +5,16 @@
 # (tests/support/rabbitmq.sh, in a temporary directory) and logsysd
 # (LOGSYS_DOMAIN=demo.local; a coloured console on a terminal), sends one record
 # per level with logsys-send and a burst through liblogsys (lsys-load), shows
-# the queue depths and stops everything again, also on Ctrl-C or an error.
-# Environment: LOGSYS_DEMO_PORT (AMQP port, default 35710), LOGSYS_DEMO_BURST
+# the queue depths, then starts local stand-ins for LogBeacon and the Telegram
+# Bot API (tests/support/fake_sinks.py) and both workers, which empty the queues
+# into them; stops everything again, also on Ctrl-C or an error.
+# Environment: LOGSYS_DEMO_PORT (AMQP port, default 11710), LOGSYS_DEMO_BURST
 # (records in the burst, default 500).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-port=${LOGSYS_DEMO_PORT:-35710}
+port=${LOGSYS_DEMO_PORT:-11710}
 burst=${LOGSYS_DEMO_BURST:-500}
 say() {
   if [ -t 2 ]; then printf '\n\033[1m== %s\033[0m\n' "$*" >&2; else printf '\n== %s\n' "$*" >&2; fi
@@ -28,7 +30,8 @@ bin() { # bin NAME: path of a built binary
 logsysd=$(bin logsysd)
 send=$(bin logsys-send)
 load=$(bin lsys-load)
-for b in "$logsysd" "$send" "$load"; do
+worker=$(bin logsys-worker)
+for b in "$logsysd" "$send" "$load" "$worker"; do
   [ -n "$b" ] || { echo "demo: a binary is missing after the build" >&2; exit 1; }
 done
 
@@ -36,9 +39,12 @@ tmp=$(mktemp -d /tmp/logsys-demo.XXXXXX)
 chmod 755 "$tmp"
 rmq="$root/tests/support/rabbitmq.sh"
 sidecar_pid=""
+helper_pids=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  for p in "${helper_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${helper_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ -n "$sidecar_pid" ] && kill -0 "$sidecar_pid" 2>/dev/null; then
     say "stop logsysd (SIGTERM)"
     kill -TERM "$sidecar_pid" 2>/dev/null || true
@@ -91,3 +97,40 @@ cat "$tmp/load.json"
 say "queue depths (rabbitmqctl list_queues)"
 "$rmq" ctl "$tmp/rabbitmq" "$port" list_queues -q name messages 2>/dev/null
 echo "expected: demo.local_logbeacon $((4 + burst)), demo.local_tg 4 (9: developer, 11: customer, 91: both)"
+
+say "start stand-ins for LogBeacon and the Telegram Bot API (tests/support/fake_sinks.py)"
+sinks="$root/tests/support/fake_sinks.py"
+for kind in logbeacon telegram; do
+  /usr/bin/python3 "$sinks" --kind "$kind" --port 0 --port-file "$tmp/$kind.port" >"$tmp/$kind.log" 2>&1 &
+  helper_pids+=($!)
+done
+deadline=$((SECONDS + 15))
+until [ -s "$tmp/logbeacon.port" ] && [ -s "$tmp/telegram.port" ]; do
+  [ $SECONDS -lt $deadline ] || { echo "demo: the stand-in sinks did not start" >&2; exit 1; }
+  sleep 0.1
+done
+lb="http://127.0.0.1:$(cat "$tmp/logbeacon.port")"
+tg="http://127.0.0.1:$(cat "$tmp/telegram.port")"
+
+say "start logsys-worker logbeacon and logsys-worker telegram"
+for kind in logbeacon telegram; do
+  LOGSYS_DOMAIN=demo.local LOGSYS_AMQP_URL="$amqp" LOGSYS_LOGBEACON_URL="$lb/ingest" \
+    LOGSYS_TG_API_BASE="$tg" LOGSYS_TG_DEV_TOKEN=123456:demo-developer-token LOGSYS_TG_DEV_CHAT_ID=-1001 \
+    LOGSYS_TG_CUSTOMER_TOKEN=654321:demo-customer-token LOGSYS_TG_CUSTOMER_CHAT_ID=-1002 \
+    LOGSYS_STATUS_INTERVAL_S=0 "$worker" "$kind" 2>"$tmp/worker-$kind.err" &
+  helper_pids+=($!)
+done
+count() { # count URL: requests a stand-in answered 200
+  curl -s "$1/_received" | /usr/bin/python3 -c 'import json,sys; print(sum(r["status"] == 200 for r in json.load(sys.stdin)))'
+}
+deadline=$((SECONDS + 60))
+until [ "$(count "$lb")" -ge $((4 + burst)) ] && [ "$(count "$tg")" -ge 4 ]; do
+  [ $SECONDS -lt $deadline ] || { echo "demo: the workers did not deliver everything in time" >&2; break; }
+  sleep 0.2
+done
+cat "$tmp"/worker-*.err >&2
+echo "LogBeacon stand-in received $(count "$lb") posts (expected $((4 + burst))); Telegram stand-in $(count "$tg") messages (expected 4)"
+say "one Telegram message as the Bot API received it"
+curl -s "$tg/_received" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(json.dumps(r["body"], ensure_ascii=False, indent=1))'
+say "queue depths after delivery"
+"$rmq" ctl "$tmp/rabbitmq" "$port" list_queues -q name messages 2>/dev/null

@@ -18,7 +18,7 @@ PACKAGES=(
   build-essential pkg-config cmake
   librabbitmq-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
   libcurl4-openssl-dev libcjson-dev libcmocka-dev
-  rabbitmq-server python3-pika
+  rabbitmq-server python3-pika curl
 )
 # tests/k8s (the Kubernetes manifest checks) run on node; its npm packages are
 # pinned in tests/k8s/package-lock.json. kubectl comes from outside Debian 12
