@@ -13,13 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "config.h"
 #include "errors.h"
 
 #define CHANNEL 1
-#define CONNECT_TIMEOUT_S 5
-#define RPC_TIMEOUT_S 10
+#define CONNECT_TIMEOUT_S 5 /* the whole connect: TCP, login, channel, confirm mode */
+#define RPC_TIMEOUT_S 5     /* each later RPC (declare, close, ...) */
 
 /* Where the assembly of a received message stands. */
 enum { ASM_NONE = 0, ASM_HEADER, ASM_BODY };
@@ -79,6 +80,21 @@ static void rpc_error(amqp_rpc_reply_t r, const char *what, char *err, size_t er
   }
 }
 
+/* remaining sets *tv to what is left of CONNECT_TIMEOUT_S since *t0;
+ * LSYS_ETIMEDOUT when nothing is. */
+static int remaining(const struct timespec *t0, struct timeval *tv) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long left_us = (long long)CONNECT_TIMEOUT_S * 1000000 -
+                      ((long long)(now.tv_sec - t0->tv_sec) * 1000000 +
+                       (now.tv_nsec - t0->tv_nsec) / 1000);
+  if (left_us <= 0)
+    return LSYS_ETIMEDOUT;
+  tv->tv_sec = left_us / 1000000;
+  tv->tv_usec = left_us % 1000000;
+  return LSYS_OK;
+}
+
 int lsys_amqp_connect(lsys_amqp **out, const char *url, int heartbeat_s, int confirms, char *err,
                       size_t errlen) {
   char masked[512];
@@ -116,12 +132,22 @@ int lsys_amqp_connect(lsys_amqp **out, const char *url, int heartbeat_s, int con
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
+  /* One budget for every step of the connect, so that a broker that accepts
+   * TCP but does not answer (e.g. while it stops) holds its caller at most
+   * CONNECT_TIMEOUT_S, not a timeout per step. */
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   int st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
   if (st != AMQP_STATUS_OK) {
     snprintf(err, errlen, "cannot connect to %s: %s", masked, amqp_error_string2(st));
     goto fail;
   }
-  amqp_set_rpc_timeout(s->conn, &rpc_tv);
+  if (remaining(&t0, &tv) != LSYS_OK) {
+    snprintf(err, errlen, "cannot connect to %s: timed out", masked);
+    goto fail;
+  }
+  amqp_set_handshake_timeout(s->conn, &tv);
+  amqp_set_rpc_timeout(s->conn, &tv);
   r = amqp_login(s->conn, ci.vhost, 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN, ci.user,
                  ci.password);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -130,6 +156,11 @@ int lsys_amqp_connect(lsys_amqp **out, const char *url, int heartbeat_s, int con
     rpc_error(r, what, err, errlen);
     goto fail;
   }
+  if (remaining(&t0, &tv) != LSYS_OK) {
+    snprintf(err, errlen, "login to %s: timed out", masked);
+    goto fail;
+  }
+  amqp_set_rpc_timeout(s->conn, &tv);
   amqp_channel_open(s->conn, CHANNEL);
   r = amqp_get_rpc_reply(s->conn);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -146,6 +177,7 @@ int lsys_amqp_connect(lsys_amqp **out, const char *url, int heartbeat_s, int con
     s->confirms = 1;
     s->next_tag = 1;
   }
+  amqp_set_rpc_timeout(s->conn, &rpc_tv);
   free(copy);
   *out = s;
   return LSYS_OK;
