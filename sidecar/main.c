@@ -1,5 +1,8 @@
 /* main.c - logsysd: wires config, ingest, publisher and signals together. */
 #include <getopt.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +44,28 @@ static void usage(FILE *fp) {
           "\n"
           "Settings (environment or --config file):\n");
   lsys_config_help(LSYS_BIN_SIDECAR, fp);
+}
+
+/* Extra time after LOGSYS_DRAIN_TIMEOUT_MS before a stuck shutdown gives up. */
+#define SHUTDOWN_GRACE_MS 20000
+
+typedef struct watchdog {
+  lsys_publisher *pub;
+  int limit_ms;
+} watchdog;
+
+/* shutdown_watchdog ends a shutdown that does not finish in time (a blocked
+ * call somewhere). What clients were told is accepted is confirmed or synced
+ * already, so exiting loses nothing acknowledged; exit 1 says it was not clean. */
+static void *shutdown_watchdog(void *arg) {
+  watchdog *w = arg;
+  struct timespec ts = {w->limit_ms / 1000, (long)(w->limit_ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+  fprintf(stderr, "logsysd: shutdown did not finish within %d ms (publisher: %s); exiting\n",
+          w->limit_ms, w->pub ? lsys_publisher_phase(w->pub) : "not started");
+  _exit(1);
+  return NULL;
 }
 
 /* on_request runs on an nng thread: hand the request to the publisher. */
@@ -176,6 +201,12 @@ int main(int argc, char **argv) {
   fprintf(stderr, "logsysd: %s received: draining (up to %d ms)\n", strsignal(sig),
           cfg.drain_timeout_ms);
   atomic_store(&pr.draining, 1);
+  static watchdog wd;
+  pthread_t wd_thread;
+  wd.pub = pub;
+  wd.limit_ms = cfg.drain_timeout_ms + SHUTDOWN_GRACE_MS;
+  if (pthread_create(&wd_thread, NULL, shutdown_watchdog, &wd) == 0)
+    pthread_detach(wd_thread);
   lsys_ingest_stop(in);
   if (lsys_ingest_wait_idle(in, cfg.drain_timeout_ms) != LSYS_OK) {
     fprintf(stderr, "logsysd: drain timeout: answering the rest 'resend later'\n");

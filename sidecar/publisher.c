@@ -75,6 +75,7 @@ struct lsys_publisher {
   int64_t next_attempt_ms;
   int ever_connected;
   atomic_int abandon, stop;
+  _Atomic(const char *) phase; /* what the thread is doing, for a stuck shutdown's report */
   pthread_t thread;
   int started;
 };
@@ -181,6 +182,7 @@ static int spool_copy(lsys_publisher *p, job *j, size_t c, const char *body, siz
 static void flush_syncs(lsys_publisher *p) {
   if (!p->sync_list)
     return;
+  atomic_store(&p->phase, "syncing the spool");
   int rc = lsys_spooler_sync(p->spool);
   while (p->sync_list) {
     job *j = p->sync_list;
@@ -261,6 +263,7 @@ static void disconnect(lsys_publisher *p, const char *why, int abrupt) {
 static void try_connect(lsys_publisher *p) {
   char err[512];
   lsys_amqp *s = NULL;
+  atomic_store(&p->phase, "connecting to RabbitMQ");
   int rc = lsys_amqp_connect(&s, p->cfg->amqp_url, p->cfg->amqp_heartbeat_s, 1, err, sizeof err);
   for (int q = 0; rc == LSYS_OK && q < LSYS_Q_COUNT; q++)
     rc = lsys_amqp_declare_queue(s, p->q_name[q], err, sizeof err);
@@ -439,6 +442,7 @@ static void replay(lsys_publisher *p) {
   const char *id, *body;
   size_t len;
 
+  atomic_store(&p->phase, "replaying the spool");
   while (p->amqp && !lsys_confirms_full(p->window) &&
          lsys_spooler_next(p->spool, &seq, &q, &id, &body, &len) == LSYS_OK) {
     if (lsys_amqp_publish(p->amqp, p->q_name[q], body, len, id, &tag) != LSYS_OK) {
@@ -479,6 +483,7 @@ static void *run(void *arg) {
     if (p->spool)
       note_replay_done(p);
 
+    atomic_store(&p->phase, "publishing");
     void *item = NULL;
     int busy = lsys_confirms_inflight(p->window) > 0 ||
                (p->direct && lsys_direct_inflight(p->direct) > 0);
@@ -517,6 +522,7 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
   p->q = q;
   p->m = m;
   atomic_store(&p->loop_ms, now_ms());
+  atomic_store(&p->phase, "starting");
   p->limits.max_request_bytes = (size_t)cfg->max_request_bytes;
   p->limits.max_field_bytes = (size_t)cfg->max_field_bytes;
   p->limits.routes = &cfg->routes;
@@ -587,6 +593,8 @@ int lsys_publisher_ready(lsys_publisher *p, char *why, size_t len) {
   }
   return LSYS_OK;
 }
+
+const char *lsys_publisher_phase(lsys_publisher *p) { return atomic_load(&p->phase); }
 
 int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len) {
   int64_t idle = now_ms() - atomic_load(&p->loop_ms);

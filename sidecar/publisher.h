@@ -28,6 +28,10 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
  * room. A broker outage alone never makes the sidecar unready. Thread-safe. */
 int lsys_publisher_ready(lsys_publisher *p, char *why, size_t len);
 
+/* lsys_publisher_phase names what the thread is doing (a static string;
+ * thread-safe), for the report of a shutdown that takes too long. */
+const char *lsys_publisher_phase(lsys_publisher *p);
+
 /* lsys_publisher_healthy returns LSYS_OK while the thread's loop keeps turning,
  * else an error with the reason in why (for GET /healthz; thread-safe). */
 int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len);
