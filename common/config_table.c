@@ -9,6 +9,7 @@
 #include <string.h>
 #include "config_table.h"
 #include "errors.h"
+#include "tg_ids.h"
 
 #define SD LSYS_BIN_SIDECAR
 #define WK LSYS_BIN_WORKER
@@ -171,37 +172,18 @@ static int valid_amqp_url(const char *value, const char **why) {
   return 0;
 }
 
-/* valid_token accepts what can go into the Bot API path /bot<token>/ as is:
- * letters, digits, ':', '_', '-' and '.' (real tokens are 123456:ABC-DEF...). */
+/* valid_token: the Telegram token rule (tg_ids.c). */
 static int valid_token(const char *value, const char **why) {
-  size_t n = strlen(value);
-  for (const char *p = value; *p; p++) {
-    if (!isalnum((unsigned char)*p) && !strchr(":_-.", *p)) {
-      n = 0;
-      break;
-    }
-  }
-  if (n == 0 || n > 256) {
+  if (!lsys_tg_ids_token_valid(value)) {
     *why = "expected a Telegram bot token such as 123456:ABC-DEF (letters, digits, ':', '_', '-')";
     return LSYS_EINVAL;
   }
   return 0;
 }
 
-/* valid_chat_id accepts -?digits (kept as text: ids exceed 2^53) or @name. */
+/* valid_chat_id: the Telegram chat id rule (tg_ids.c). */
 static int valid_chat_id(const char *value, const char **why) {
-  const char *p = value;
-  size_t n = 0;
-  if (*p == '@') {
-    for (p++; isalnum((unsigned char)*p) || *p == '_'; p++)
-      n++;
-  } else {
-    if (*p == '-')
-      p++;
-    for (; isdigit((unsigned char)*p); p++)
-      n++;
-  }
-  if (*p != '\0' || n == 0 || n > 64) {
+  if (!lsys_tg_ids_chat_valid(value)) {
     *why = "expected a chat id such as -1001234567890 or @channelname";
     return LSYS_EINVAL;
   }

@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "rate_limit.h"
+#include "tg_ids.h"
 #include "tg_text.h"
 #include "utf8.h"
 
@@ -79,32 +80,6 @@ static uint64_t fnv(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
     h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
   return h;
-}
-
-/* valid_token and valid_chat_id follow config_table.c's rules, so a token can
- * go into the URL path as is and a chat id is one Telegram knows. */
-static int valid_token(const char *t) {
-  size_t n = strlen(t);
-  for (const char *p = t; *p; p++) {
-    if (!isalnum((unsigned char)*p) && strchr(":_-.", *p) == NULL)
-      return 0;
-  }
-  return n > 0 && n <= 256;
-}
-
-static int valid_chat_id(const char *c) {
-  const char *p = c;
-  size_t n = 0;
-  if (*p == '@') {
-    for (p++; isalnum((unsigned char)*p) || *p == '_'; p++)
-      n++;
-  } else {
-    if (*p == '-')
-      p++;
-    for (; isdigit((unsigned char)*p); p++)
-      n++;
-  }
-  return *p == '\0' && n > 0 && n <= 64;
 }
 
 int lsys_sink_telegram_create(lsys_sink_telegram **out, const lsys_config *cfg, char *err,
@@ -306,7 +281,7 @@ static int chat_id_text(const cJSON *item, char *buf, size_t len) {
     snprintf(buf, len, "%.0f", item->valuedouble);
   else
     return 0;
-  return valid_chat_id(buf);
+  return lsys_tg_ids_chat_valid(buf);
 }
 
 /* credentials picks the token and chat id for obj of type into *token and
@@ -319,7 +294,7 @@ static int credentials(const lsys_sink_telegram *s, const cJSON *obj, const char
   const cJSON *mc = cJSON_GetObjectItemCaseSensitive(obj, "tg_chatid");
 
   if (s->cfg->tg_accept_message_credentials && cJSON_IsString(mt) && mc != NULL) {
-    if (!valid_token(mt->valuestring)) {
+    if (!lsys_tg_ids_token_valid(mt->valuestring)) {
       snprintf(r->reason, sizeof r->reason, "message's tg_token is not a valid bot token");
       return 0;
     }
