@@ -28,6 +28,7 @@ import faultlib as f
 from faultlib import t
 
 TOTAL = 20000
+SPOOL_TOTAL = 60000
 DRAIN_SLACK_S = 3.0  # beyond LOGSYS_DRAIN_TIMEOUT_MS: answering, spooling, closing
 
 
@@ -68,7 +69,9 @@ class SidecarSigtermFault(f.FaultTest):
 
     def test_sigterm_while_spooling(self):
         sc = self.new_sidecar("f7-spool").start()
-        ld = self.loader(sc, TOTAL, "s-" + sc.domain, "s", timeout_ms=150000)
+        # A longer stream than the others: rabbitmqctl stop_app takes a second or
+        # two, and the stream must still be running when the broker is gone.
+        ld = self.loader(sc, SPOOL_TOTAL, "s-" + sc.domain, "s", timeout_ms=150000)
         self.wait_metric(sc, "1,000 records accepted", lambda v: v >= 1000, 60,
                          "logsys_records_accepted_total", interval=0.01)
         stopper = threading.Thread(target=self.stop_broker)
