@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -178,6 +179,9 @@ int lsys_amqp_connect(lsys_amqp **out, const char *url, int heartbeat_s, int con
     s->next_tag = 1;
   }
   amqp_set_rpc_timeout(s->conn, &rpc_tv);
+  /* A broker that stops reading (alarm, stall) must not block a publish for
+   * ever: a write that makes no progress for RPC_TIMEOUT_S fails instead. */
+  setsockopt(amqp_get_sockfd(s->conn), SOL_SOCKET, SO_SNDTIMEO, &rpc_tv, sizeof rpc_tv);
   free(copy);
   *out = s;
   return LSYS_OK;

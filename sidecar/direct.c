@@ -65,13 +65,20 @@ static void dead_letter(lsys_direct *d, entry *e, const char *reason) {
       cJSON_AddNumberToObject(o, "attempts", e->attempts) &&
       cJSON_AddStringToObject(o, "failed_at", ts) && cJSON_AddStringToObject(o, "message", msg))
     line = cJSON_PrintUnformatted(o);
-  if (!line || d->dlq_fd < 0 || dprintf(d->dlq_fd, "%s\n", line) < 0 || fdatasync(d->dlq_fd) != 0)
-    fprintf(stderr, "logsysd: cannot write the dead-letter file; message of %s kept in the log: %s\n",
-            d->q_name[e->queue], reason);
-  lsys_counter_add(d->m->dead_lettered[e->queue], 1);
+  int ok = line && d->dlq_fd >= 0 && dprintf(d->dlq_fd, "%s\n", line) >= 0 && fdatasync(d->dlq_fd) == 0;
   free(line);
   free(msg);
   cJSON_Delete(o);
+  if (!ok) {
+    /* Not written: the copy stays in the spool and is tried again later. */
+    fprintf(stderr, "logsysd: cannot write the dead-letter file; a message of %s stays in the "
+                    "spool (%s)\n", d->q_name[e->queue], reason);
+    e->due_ms = now_ms() + d->cfg->retry_max_ms;
+    e->next = d->waiting;
+    d->waiting = e;
+    return;
+  }
+  lsys_counter_add(d->m->dead_lettered[e->queue], 1);
   settle(d, e);
 }
 

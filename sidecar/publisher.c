@@ -42,6 +42,7 @@ typedef struct job {
   size_t outstanding;       /* copies published, not yet settled */
   int building;             /* still publishing: do not answer yet */
   int unsynced;             /* copies were spooled since the last sync */
+  uint64_t spool_failures;  /* lsys_spooler_failures when it first spooled */
   int64_t first_publish_ms; /* for the confirm latency histogram; 0: nothing published */
   char **body;              /* [n * COPY_KINDS] copies kept until confirmed (spool only) */
   size_t *body_len;
@@ -166,6 +167,8 @@ static int spool_copy(lsys_publisher *p, job *j, size_t c, const char *body, siz
   size_t i = COPY_ITEM(c);
   int rc = lsys_spooler_put(p->spool, COPY_QUEUE(c), j->batch->items[i].rec.log_id, body, len);
   if (rc == LSYS_OK) {
+    if (!j->unsynced)
+      j->spool_failures = lsys_spooler_failures(p->spool);
     j->unsynced = 1;
     j->batch->items[i].spooled = 1;
   } else if (rc == LSYS_EFULL) {
@@ -187,7 +190,8 @@ static void flush_syncs(lsys_publisher *p) {
   while (p->sync_list) {
     job *j = p->sync_list;
     p->sync_list = j->next_sync;
-    if (rc != LSYS_OK)
+    /* A failure since this job first spooled dropped its unsynced copies. */
+    if (rc != LSYS_OK || lsys_spooler_failures(p->spool) != j->spool_failures)
       for (size_t i = 0; i < j->batch->n; i++)
         if (j->batch->items[i].spooled)
           retry_item(p, j, i, LSYS_RETRY_UNAVAILABLE, "cannot sync the spool; resend later");
@@ -248,9 +252,9 @@ static void disconnect(lsys_publisher *p, const char *why, int abrupt) {
     lsys_amqp_abandon(s); /* the broker is not answering: no polite close */
   p->amqp = NULL; /* on_settled reads it to word the reason */
   atomic_store(&p->connected, 0);
+  /* Replayed copies in flight settle as not confirmed: the spooler hands
+   * them out again once none is left in flight (direct deliveries included). */
   lsys_confirms_abandon(p->window, on_settled, p);
-  if (p->spool)
-    lsys_spooler_lost(p->spool);
   lsys_amqp_destroy(s);
   lsys_gauge_set(p->m->amqp_connected, 0);
   snprintf(p->down_reason, sizeof p->down_reason, "%s", why);
@@ -412,6 +416,12 @@ static void process(lsys_publisher *p, lsys_request *req) {
     if (p->spool) {
       j->body = calloc(b->n * COPY_KINDS, sizeof *j->body);
       j->body_len = calloc(b->n * COPY_KINDS, sizeof *j->body_len);
+      if (!j->body || !j->body_len) { /* no copies kept: unconfirmed ones are resent by clients */
+        free(j->body);
+        free(j->body_len);
+        j->body = NULL;
+        j->body_len = NULL;
+      }
     }
     lsys_counter_add(p->m->client_dropped,
                      lsys_client_drops_update(&p->drops, b->pb->client_id, b->client_dropped));
@@ -446,6 +456,7 @@ static void replay(lsys_publisher *p) {
   while (p->amqp && !lsys_confirms_full(p->window) &&
          lsys_spooler_next(p->spool, &seq, &q, &id, &body, &len) == LSYS_OK) {
     if (lsys_amqp_publish(p->amqp, p->q_name[q], body, len, id, &tag) != LSYS_OK) {
+      lsys_spooler_settled(p->spool, seq, 0); /* not in the window: hand it out again */
       disconnect(p, "publish failed while replaying the spool", 0);
       return;
     }
@@ -503,6 +514,9 @@ static void *run(void *arg) {
     poll_confirms(p, wait);
     check_stall(p);
   }
+  /* Requests still queued are answered too (spooled, or "resend later"). */
+  for (void *item = NULL; lsys_jobq_pop(p->q, &item, 0) == LSYS_OK;)
+    process(p, item);
   lsys_confirms_abandon(p->window, on_settled, p);
   flush_syncs(p);
   lsys_console_flush(p->console);

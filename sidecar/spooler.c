@@ -21,6 +21,7 @@ struct lsys_spooler {
   inflight *fifo; /* replayed copies in publish order */
   size_t cap, head, len;
   int need_rewind;
+  uint64_t failures; /* failed appends or syncs: each drops every unsynced record */
   char *buf; /* encoding buffer for put */
   size_t buf_cap;
   char msgid[256];
@@ -78,6 +79,8 @@ int lsys_spooler_put(lsys_spooler *sp, int queue, const char *message_id, const 
   memcpy(sp->buf + 2, message_id, idlen);
   memcpy(sp->buf + 2 + idlen, body, len);
   int rc = lsys_spool_append(sp->spool, sp->buf, need, NULL);
+  if (rc != LSYS_OK && rc != LSYS_EFULL)
+    sp->failures++; /* the spool rolled back to its last sync */
   if (rc == LSYS_OK)
     lsys_counter_add(sp->m->spooled, 1);
   else if (rc == LSYS_EFULL)
@@ -86,7 +89,14 @@ int lsys_spooler_put(lsys_spooler *sp, int queue, const char *message_id, const 
   return rc;
 }
 
-int lsys_spooler_sync(lsys_spooler *sp) { return lsys_spool_sync(sp->spool); }
+int lsys_spooler_sync(lsys_spooler *sp) {
+  int rc = lsys_spool_sync(sp->spool);
+  if (rc != LSYS_OK)
+    sp->failures++;
+  return rc;
+}
+
+uint64_t lsys_spooler_failures(const lsys_spooler *sp) { return sp->failures; }
 
 int lsys_spooler_active(const lsys_spooler *sp) { return lsys_spool_records(sp->spool) > 0; }
 

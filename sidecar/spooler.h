@@ -30,6 +30,11 @@ int lsys_spooler_put(lsys_spooler *sp, int queue, const char *message_id, const 
 /* lsys_spooler_sync makes every put so far durable. */
 int lsys_spooler_sync(lsys_spooler *sp);
 
+/* lsys_spooler_failures counts failed appends and syncs so far. Each one rolls
+ * the spool back to its last sync, dropping every copy put since then: a copy
+ * put before the count moved is not durable, whatever a later sync says. */
+uint64_t lsys_spooler_failures(const lsys_spooler *sp);
+
 /* lsys_spooler_active reports whether records are waiting: while they are, new
  * copies must be spooled too, to keep the order. */
 int lsys_spooler_active(const lsys_spooler *sp);
