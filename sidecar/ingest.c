@@ -49,6 +49,16 @@ static void set_idle(lsys_request *r) {
   pthread_mutex_unlock(&in->mu);
 }
 
+/* rearm waits for the next request on r. A stop that came in between the
+ * caller's check and the arming found nothing to cancel: look again and cancel
+ * it ourselves (the callback then sees the cancel and goes idle). */
+static void rearm(lsys_request *r) {
+  r->state = CTX_RECV;
+  nng_ctx_recv(r->ctx, r->aio);
+  if (atomic_load(&r->owner->stopping))
+    nng_aio_cancel(r->aio);
+}
+
 /* ctx_cb runs on an nng thread when a context's receive or send completes. */
 static void ctx_cb(void *arg) {
   lsys_request *r = arg;
@@ -56,8 +66,13 @@ static void ctx_cb(void *arg) {
 
   switch (r->state) {
   case CTX_RECV:
-    if (nng_aio_result(r->aio) != 0) { /* closed or cancelled by stop */
-      set_idle(r);
+    if (nng_aio_result(r->aio) != 0) {
+      int rv = nng_aio_result(r->aio);
+      if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || atomic_load(&in->stopping)) {
+        set_idle(r); /* closed, or cancelled by stop */
+        return;
+      }
+      rearm(r); /* anything else (e.g. out of memory): keep serving */
       return;
     }
     r->msg = nng_aio_get_msg(r->aio);
@@ -76,8 +91,7 @@ static void ctx_cb(void *arg) {
       set_idle(r);
       return;
     }
-    r->state = CTX_RECV;
-    nng_ctx_recv(r->ctx, r->aio);
+    rearm(r);
     return;
   default:
     return;
@@ -171,8 +185,7 @@ void lsys_request_reply(lsys_request *r, const void *buf, size_t len) {
       set_idle(r);
       return;
     }
-    r->state = CTX_RECV;
-    nng_ctx_recv(r->ctx, r->aio);
+    rearm(r);
     return;
   }
   r->state = CTX_SEND;
