@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "http_multi.h"
 #include "sink_logbeacon.h"
@@ -76,12 +77,6 @@ struct lsys_deliverer {
 };
 
 #define BUMP(d, field) atomic_fetch_add_explicit(&(d)->st.field, 1, memory_order_relaxed)
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_result(lsys_delivery_result *r, lsys_outcome o, const char *reason) {
   r->outcome = o;
@@ -199,7 +194,7 @@ static void on_done(void *arg, void *token, const lsys_http_response *resp) {
     finish(d, j, &r);
     return;
   }
-  int rc = lsys_sink_telegram_response(d->tg, j->tg, resp, now_ms(), &r);
+  int rc = lsys_sink_telegram_response(d->tg, j->tg, resp, lsys_clock_ms(), &r);
   if (r.http_status == 429)
     BUMP(d, tg_429);
   if (rc == LSYS_TG_DONE) {
@@ -425,7 +420,7 @@ int lsys_deliverer_submit(lsys_deliverer *d, const char *body, size_t len, void 
   }
   const char *key = d->collapse ? lsys_sink_telegram_collapse_key(j->tg) : NULL;
   if (key != NULL) {
-    if (lsys_tg_collapse_admit(d->collapse, key, now_ms(), j) == LSYS_TG_COLLAPSE_HOLD) {
+    if (lsys_tg_collapse_admit(d->collapse, key, lsys_clock_ms(), j) == LSYS_TG_COLLAPSE_HOLD) {
       j->state = JOB_HELD;
       return LSYS_OK;
     }
@@ -439,12 +434,12 @@ int lsys_deliverer_submit(lsys_deliverer *d, const char *body, size_t len, void 
 }
 
 int lsys_deliverer_poll(lsys_deliverer *d, int timeout_ms) {
-  int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  int64_t deadline = lsys_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
   if (report_done(d) > 0)
     return LSYS_OK;
   for (;;) {
-    int64_t now = now_ms();
+    int64_t now = lsys_clock_ms();
     int64_t wake = make_summaries(d, now);
     int64_t at = schedule(d, now);
     int64_t until = deadline;
@@ -453,7 +448,7 @@ int lsys_deliverer_poll(lsys_deliverer *d, int timeout_ms) {
     if (wake < until)
       until = wake;
     lsys_http_multi_run(d->http, until > now ? (int)(until - now) : 0);
-    if (report_done(d) > 0 || now_ms() >= deadline)
+    if (report_done(d) > 0 || lsys_clock_ms() >= deadline)
       return LSYS_OK;
   }
 }

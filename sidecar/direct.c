@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "clock.h"
 #include "delivery.h"
 #include "errors.h"
 #include "queue_json.h"
@@ -36,12 +37,6 @@ struct lsys_direct {
   int closing;      /* destroy: what comes back stays in the spool */
   char q_name[LSYS_Q_COUNT][256];
 };
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* settle releases e from the spool and frees it. */
 static void settle(lsys_direct *d, entry *e) {
@@ -73,7 +68,7 @@ static void dead_letter(lsys_direct *d, entry *e, const char *reason) {
     /* Not written: the copy stays in the spool and is tried again later. */
     fprintf(stderr, "logsysd: cannot write the dead-letter file; a message of %s stays in the "
                     "spool (%s)\n", d->q_name[e->queue], reason);
-    e->due_ms = now_ms() + d->cfg->retry_max_ms;
+    e->due_ms = lsys_clock_ms() + d->cfg->retry_max_ms;
     e->next = d->waiting;
     d->waiting = e;
     return;
@@ -100,7 +95,7 @@ static void delivered(void *arg, void *token, const lsys_delivery_result *r) {
   } else if (++e->attempts >= d->cfg->max_attempts) {
     dead_letter(d, e, r->reason);
   } else {
-    e->due_ms = now_ms() + lsys_backoff_ms(d->cfg->retry_base_ms, d->cfg->retry_max_ms, e->attempts,
+    e->due_ms = lsys_clock_ms() + lsys_backoff_ms(d->cfg->retry_base_ms, d->cfg->retry_max_ms, e->attempts,
                                            (uint32_t)rand());
     e->next = d->waiting;
     d->waiting = e;
@@ -120,7 +115,7 @@ static int submit(lsys_direct *d, entry *e) {
 /* resubmit_due submits the waiting entries whose time has come. */
 static void resubmit_due(lsys_direct *d) {
   entry *list = d->waiting, *e;
-  int64_t now = now_ms();
+  int64_t now = lsys_clock_ms();
   d->waiting = NULL;
   while ((e = list) != NULL) {
     list = e->next;

@@ -13,6 +13,7 @@
 #include "backoff.h"
 #include "batch.h"
 #include "client_drops.h"
+#include "clock.h"
 #include "confirm_window.h"
 #include "console.h"
 #include "direct.h"
@@ -81,12 +82,6 @@ struct lsys_publisher {
   int started;
 };
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* count_answer bumps the per-request and per-record outcome counters of j. */
 static void count_answer(lsys_publisher *p, const job *j) {
   const lsys_batch *b = j->batch;
@@ -113,7 +108,7 @@ static void count_answer(lsys_publisher *p, const job *j) {
     }
   }
   if (j->first_publish_ms)
-    lsys_histogram_observe(m->confirm_latency, (double)(now_ms() - j->first_publish_ms) / 1000.0);
+    lsys_histogram_observe(m->confirm_latency, (double)(lsys_clock_ms() - j->first_publish_ms) / 1000.0);
 }
 
 /* job_free frees j and what it owns (not the request, answered before). */
@@ -233,14 +228,14 @@ static void on_settled(void *arg, void *owner, size_t copy, int ack) {
 /* on_confirm adapts lsys_amqp_poll's callback to the window. */
 static void on_confirm(void *arg, uint64_t tag, int multiple, int ack) {
   lsys_publisher *p = arg;
-  p->progress_ms = now_ms();
+  p->progress_ms = lsys_clock_ms();
   lsys_confirms_settle(p->window, tag, multiple, ack, on_settled, p);
 }
 
 /* schedule_reconnect sets the next connection attempt (exponential backoff with jitter). */
 static int schedule_reconnect(lsys_publisher *p) {
   int delay = (int)lsys_backoff_ms(BACKOFF_MIN_MS, BACKOFF_MAX_MS, ++p->attempts, (uint32_t)rand());
-  p->next_attempt_ms = now_ms() + delay;
+  p->next_attempt_ms = lsys_clock_ms() + delay;
   return delay;
 }
 
@@ -304,7 +299,7 @@ static void poll_confirms(lsys_publisher *p, int wait_ms) {
  * records keep moving instead of waiting for the alarm to clear. */
 static void check_stall(lsys_publisher *p) {
   if (p->amqp && lsys_confirms_inflight(p->window) > 0 &&
-      now_ms() - p->progress_ms > CONFIRM_STALL_MS)
+      lsys_clock_ms() - p->progress_ms > CONFIRM_STALL_MS)
     disconnect(p, "RabbitMQ is not confirming (resource alarm?)", 1);
 }
 
@@ -339,9 +334,9 @@ static int publish_copy(lsys_publisher *p, job *j, size_t c, char *body, size_t 
     return rc;
   }
   if (!j->first_publish_ms)
-    j->first_publish_ms = now_ms();
+    j->first_publish_ms = lsys_clock_ms();
   if (lsys_confirms_inflight(p->window) == 0)
-    p->progress_ms = now_ms();
+    p->progress_ms = lsys_clock_ms();
   lsys_counter_add(p->m->published[q], 1);
   lsys_confirms_add(p->window, tag, j, c);
   j->outstanding++;
@@ -461,7 +456,7 @@ static void replay(lsys_publisher *p) {
       return;
     }
     if (lsys_confirms_inflight(p->window) == 0)
-      p->progress_ms = now_ms();
+      p->progress_ms = lsys_clock_ms();
     lsys_confirms_add(p->window, tag, &p->replay_owner, (size_t)seq);
     p->replaying = 1;
   }
@@ -484,8 +479,8 @@ static void *run(void *arg) {
                     "spool %s)\n", p->cfg->ipc_url, p->spool_dir);
   while (!atomic_load(&p->stop)) {
     int abandon = atomic_load(&p->abandon);
-    atomic_store(&p->loop_ms, now_ms());
-    if (!p->amqp && !p->embedded && now_ms() >= p->next_attempt_ms && !abandon)
+    atomic_store(&p->loop_ms, lsys_clock_ms());
+    if (!p->amqp && !p->embedded && lsys_clock_ms() >= p->next_attempt_ms && !abandon)
       try_connect(p);
     if (abandon && lsys_confirms_inflight(p->window) > 0)
       disconnect(p, "shutting down: copies not confirmed in time", 1);
@@ -535,7 +530,7 @@ int lsys_publisher_create(lsys_publisher **out, const lsys_config *cfg, lsys_job
   p->cfg = cfg;
   p->q = q;
   p->m = m;
-  atomic_store(&p->loop_ms, now_ms());
+  atomic_store(&p->loop_ms, lsys_clock_ms());
   atomic_store(&p->phase, "starting");
   p->limits.max_request_bytes = (size_t)cfg->max_request_bytes;
   p->limits.max_field_bytes = (size_t)cfg->max_field_bytes;
@@ -611,7 +606,7 @@ int lsys_publisher_ready(lsys_publisher *p, char *why, size_t len) {
 const char *lsys_publisher_phase(lsys_publisher *p) { return atomic_load(&p->phase); }
 
 int lsys_publisher_healthy(lsys_publisher *p, char *why, size_t len) {
-  int64_t idle = now_ms() - atomic_load(&p->loop_ms);
+  int64_t idle = lsys_clock_ms() - atomic_load(&p->loop_ms);
   if (idle > STALL_MS) {
     snprintf(why, len, "publisher loop stalled for %lld ms", (long long)idle);
     return LSYS_ETIMEDOUT;

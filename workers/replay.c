@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "amqp_session.h"
+#include "clock.h"
 #include "errors.h"
 #include "retry.h"
 
@@ -29,12 +30,6 @@ typedef struct replay {
   size_t n; /* entries in win, in tag order */
   uint64_t taken, moved, refused;
 } replay;
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_message(void *arg, lsys_amqp_msg *m) {
   replay *r = arg;
@@ -109,7 +104,7 @@ int lsys_replay_run(const lsys_config *cfg, const lsys_topology *t, uint64_t *mo
   if ((rc = lsys_topology_declare(r.s, t, err, errlen)) != LSYS_OK ||
       (rc = lsys_amqp_queue_depth(r.s, t->dlq, &depth, NULL, err, errlen)) != LSYS_OK)
     goto done;
-  last_progress = mono_ms();
+  last_progress = lsys_clock_ms();
   while (!((r.empty || r.taken >= depth) && r.n == 0 && !r.asked)) {
     uint64_t before = r.moved + r.taken;
     if (!r.asked && !r.empty && r.taken < depth && r.n < WINDOW) {
@@ -124,8 +119,8 @@ int lsys_replay_run(const lsys_config *cfg, const lsys_topology *t, uint64_t *mo
     if ((rc = settle(&r)) != LSYS_OK)
       break;
     if (r.moved + r.taken != before)
-      last_progress = mono_ms();
-    else if (mono_ms() - last_progress > STALL_MS) {
+      last_progress = lsys_clock_ms();
+    else if (lsys_clock_ms() - last_progress > STALL_MS) {
       rc = LSYS_ETIMEDOUT;
       snprintf(err, errlen, "RabbitMQ did not answer for %d s", STALL_MS / 1000);
       goto done;

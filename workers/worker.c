@@ -29,6 +29,7 @@
 
 #include "amqp_session.h"
 #include "backoff.h"
+#include "clock.h"
 #include "dedup.h"
 #include "errors.h"
 #include "job.h"
@@ -69,12 +70,6 @@ struct lsys_worker {
   unsigned dlq_logged;  /* DLQ events in the current minute */
   int64_t dlq_window_ms; /* when that minute began */
 };
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(void) {
   struct timespec ts;
@@ -157,7 +152,7 @@ static void on_delivered(void *arg, void *token, const lsys_delivery_result *r) 
   lsys_job_remove(&w->delivering, j);
   if (r->outcome >= LSYS_OUTCOME_OK && r->outcome <= LSYS_OUTCOME_PERMANENT)
     lsys_counter_add(w->m.deliveries[r->outcome], 1);
-  lsys_histogram_observe(w->m.delivery_seconds, (double)(mono_ms() - j->submitted_ms) / 1000.0);
+  lsys_histogram_observe(w->m.delivery_seconds, (double)(lsys_clock_ms() - j->submitted_ms) / 1000.0);
   if (w->closing) { /* deliverer being destroyed: ack what was delivered, leave the rest */
     if (r->outcome == LSYS_OUTCOME_OK)
       finish(w, j);
@@ -197,7 +192,7 @@ static void settle_requeue(lsys_worker *w, lsys_job *j) {
 /* log_dlq says on stderr why a message went to the DLQ: at most
  * DLQ_LOG_PER_MINUTE lines a minute, then how many were not shown. */
 static void log_dlq(lsys_worker *w, const lsys_job *j, const char *reason) {
-  int64_t now = mono_ms();
+  int64_t now = lsys_clock_ms();
   if (now - w->dlq_window_ms >= 60000) {
     if (w->dlq_logged > DLQ_LOG_PER_MINUTE)
       fprintf(stderr, "logsys-worker: %u more messages went to %s (lines not shown)\n",
@@ -321,7 +316,7 @@ static void admit_all(lsys_worker *w) {
       lsys_job_push(&w->done, j);
       continue;
     }
-    j->submitted_ms = mono_ms();
+    j->submitted_ms = lsys_clock_ms();
     lsys_job_push(&w->delivering, j);
   }
 }
@@ -331,7 +326,7 @@ static void admit_all(lsys_worker *w) {
 /* schedule_reconnect sets the next connect attempt with backoff and jitter. */
 static int schedule_reconnect(lsys_worker *w) {
   int delay = (int)lsys_backoff_ms(BACKOFF_MIN_MS, BACKOFF_MAX_MS, ++w->reconnects, (uint32_t)random());
-  w->next_attempt_ms = mono_ms() + delay;
+  w->next_attempt_ms = lsys_clock_ms() + delay;
   return delay;
 }
 
@@ -423,7 +418,7 @@ static void status_line(lsys_worker *w) {
     lose(w, "queue depth");
   }
   lsys_worker_metrics_snapshot(&w->m, &st);
-  double rate = lsys_status_rate_update(&w->rate, st.delivered, mono_ms());
+  double rate = lsys_status_rate_update(&w->rate, st.delivered, lsys_clock_ms());
   lsys_status_format(line, sizeof line, w->topo.queue, &d, &st, held(w), rate);
   fprintf(stderr, "%s\n", line);
 }
@@ -438,7 +433,7 @@ static void start_drain(lsys_worker *w, int sig) {
   char err[512];
   w->draining = 1;
   atomic_store(&w->consuming, 0);
-  w->drain_deadline_ms = mono_ms() + w->cfg->drain_timeout_ms;
+  w->drain_deadline_ms = lsys_clock_ms() + w->cfg->drain_timeout_ms;
   fprintf(stderr, "logsys-worker: %s received: draining (%zu in flight, up to %d ms)\n",
           signame(sig), held(w), w->cfg->drain_timeout_ms);
   if (w->amqp && lsys_amqp_cancel(w->amqp, err, sizeof err) != LSYS_OK)
@@ -461,10 +456,10 @@ int lsys_worker_run(lsys_worker *w, const sigset_t *stop_signals) {
                                .message = on_message,
                                .cancelled = on_cancelled};
   int64_t interval = (int64_t)w->cfg->status_interval_s * 1000;
-  w->next_status_ms = mono_ms() + interval;
+  w->next_status_ms = lsys_clock_ms() + interval;
 
   for (;;) {
-    atomic_store(&w->loop_ms, mono_ms());
+    atomic_store(&w->loop_ms, lsys_clock_ms());
     lsys_gauge_set(w->m.in_flight, (double)held(w));
     int sig = pending_signal(stop_signals);
     if (sig && w->draining) {
@@ -477,13 +472,13 @@ int lsys_worker_run(lsys_worker *w, const sigset_t *stop_signals) {
       return 1;
     if (w->draining && drained(w))
       break;
-    if (w->draining && mono_ms() >= w->drain_deadline_ms) {
+    if (w->draining && lsys_clock_ms() >= w->drain_deadline_ms) {
       fprintf(stderr, "logsys-worker: drain timeout: %zu unfinished message%s left "
                       "unacknowledged (RabbitMQ redelivers them)\n",
               held(w), held(w) == 1 ? "" : "s");
       break;
     }
-    if (!w->amqp && !w->draining && mono_ms() >= w->next_attempt_ms)
+    if (!w->amqp && !w->draining && lsys_clock_ms() >= w->next_attempt_ms)
       connect_amqp(w);
 
     int busy = lsys_deliverer_pending(w->deliverer) > 0 || w->admit.n > 0;
@@ -499,9 +494,9 @@ int lsys_worker_run(lsys_worker *w, const sigset_t *stop_signals) {
       poll(NULL, 0, IDLE_WAIT_MS); /* disconnected and idle: wait for the reconnect time */
     process(w);
 
-    if (interval > 0 && mono_ms() >= w->next_status_ms) {
+    if (interval > 0 && lsys_clock_ms() >= w->next_status_ms) {
       status_line(w);
-      w->next_status_ms = mono_ms() + interval;
+      w->next_status_ms = lsys_clock_ms() + interval;
     }
   }
   lsys_worker_stats st;
@@ -534,7 +529,7 @@ int lsys_worker_create(lsys_worker **out, const lsys_config *cfg, lsys_sink_kind
   if ((rc = lsys_worker_metrics_init(&w->m, kind, w->topo.queue, w->topo.retry, w->topo.dlq, err,
                                      errlen)) != LSYS_OK)
     goto fail;
-  atomic_store(&w->loop_ms, mono_ms());
+  atomic_store(&w->loop_ms, lsys_clock_ms());
   lsys_dedup_opts dopts = {.dir = cfg->dedup_dir,
                            .name = w->topo.queue,
                            .window_s = cfg->dedup_window_s,
@@ -557,7 +552,7 @@ void lsys_worker_counters(const lsys_worker *w, lsys_worker_stats *out) {
 lsys_metrics *lsys_worker_registry(lsys_worker *w) { return w->m.reg; }
 
 int lsys_worker_healthy(lsys_worker *w, char *why, size_t len) {
-  int64_t idle = mono_ms() - atomic_load(&w->loop_ms);
+  int64_t idle = lsys_clock_ms() - atomic_load(&w->loop_ms);
   if (idle > STALL_MS) {
     snprintf(why, len, "worker loop stalled for %lld ms", (long long)idle);
     return LSYS_ETIMEDOUT;
